@@ -1,0 +1,274 @@
+"""The ``linesight`` command: run the edge runtime, check a plant file, export history."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import re
+import signal
+import sys
+import time
+from collections.abc import Sequence
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import TextIO
+
+from linesight import __version__
+from linesight.domain.errors import HistorianError, LineSightError
+from linesight.domain.plant import PlantConfig, PlantFileError
+from linesight.runtime.engine import Engine
+from linesight.runtime.health import ConnectionState
+from linesight.runtime.plantfile import DEMO_PLANT, load_plant
+from linesight.storage import Historian, RetentionPolicy, default_historian_path
+
+log = logging.getLogger("linesight")
+
+EXIT_OK, EXIT_INVALID, EXIT_ERROR = 0, 1, 2
+_RELATIVE = re.compile(r"^-(\d+(?:\.\d+)?)\s*(s|m|min|h|d|w)$")
+_UNITS = {"s": 1, "m": 60, "min": 60, "h": 3600, "d": 86400, "w": 604800}
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = _parser()
+    argv = list(sys.argv[1:] if argv is None else argv)
+    args = parser.parse_args(argv)
+    if args.command is None:  # plain `linesight` runs the demo plant
+        args = parser.parse_args([*argv, "run"])
+    logging.basicConfig(
+        level=getattr(logging, args.log_level.upper()),
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+        stream=sys.stderr,
+    )
+    try:
+        code: int = args.handler(args)
+    except KeyboardInterrupt:
+        code = EXIT_OK
+    return code
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="linesight", description="LineSight shop-floor runtime and tools.")
+    parser.add_argument("--version", action="version", version=f"linesight {__version__}")
+    parser.add_argument("--log-level", default="info", choices=["debug", "info", "warning", "error"])
+    commands = parser.add_subparsers(dest="command")
+
+    run = commands.add_parser("run", help="poll the plant's machines and record their data")
+    run.add_argument("--plant", type=Path, default=None, help="plant file (default: the built-in demo plant)")
+    run.add_argument(
+        "--headless", action="store_true", help="no window: the edge agent (the HMI is not built yet)"
+    )
+    run.add_argument(
+        "--db",
+        type=Path,
+        default=None,
+        help="historian file (default: from the plant file, else the user data dir)",
+    )
+    run.add_argument(
+        "--status-interval", type=float, default=1.0, help="seconds between status lines (0: none)"
+    )
+    run.add_argument(
+        "--duration", type=float, default=None, help="stop after this many seconds (for tests and demos)"
+    )
+    run.set_defaults(handler=_cmd_run)
+
+    check = commands.add_parser(
+        "check", help="validate a plant file; print OK or every problem with file:line"
+    )
+    check.add_argument("plant", type=Path)
+    check.set_defaults(handler=_cmd_check)
+
+    export = commands.add_parser("export", help="export raw history of tags to CSV or Parquet")
+    export.add_argument("--tag", action="append", required=True, help="machine.tag (repeat for more tags)")
+    export.add_argument(
+        "--from", dest="start", required=True, help="ISO 8601 time, 'now' or relative like -8h, -7d"
+    )
+    export.add_argument("--to", dest="end", default="now", help="ISO 8601 time, 'now' (default) or relative")
+    export.add_argument("--format", choices=["parquet", "csv"], default="parquet")
+    export.add_argument(
+        "--out", type=Path, default=None, help="output file (default: export-<time>.<format>)"
+    )
+    export.add_argument("--plant", type=Path, default=None, help="plant file whose historian to read")
+    export.add_argument("--db", type=Path, default=None, help="historian file (overrides --plant)")
+    export.set_defaults(handler=_cmd_export)
+    return parser
+
+
+# ---------------------------------------------------------------------- check
+
+
+def _cmd_check(args: argparse.Namespace) -> int:
+    try:
+        plant = load_plant(args.plant)
+    except PlantFileError as err:
+        print(err, file=sys.stdout)
+        return EXIT_INVALID
+    machines = list(plant.machines())
+    lines = {(site.id, line.id) for site, line, _m in machines}
+    tags = sum(len(machine.tags) for _s, _l, machine in machines)
+    print(
+        f"OK: {args.plant}: plant '{plant.id}', {len(plant.sites)} site(s), {len(lines)} line(s), "
+        f"{len(machines)} machine(s), {tags} tag(s)"
+    )
+    return EXIT_OK
+
+
+# ---------------------------------------------------------------------- run
+
+
+def _historian_path(plant: PlantConfig, plant_path: Path, db: Path | None) -> Path:
+    if db is not None:
+        return db
+    if plant.historian.path:
+        configured = Path(plant.historian.path).expanduser()
+        return configured if configured.is_absolute() else plant_path.parent / configured
+    return default_historian_path(plant.id)
+
+
+def _open_historian(plant: PlantConfig, path: Path) -> Historian:
+    retention = plant.historian.retention
+
+    def span(seconds: float | None) -> timedelta | None:
+        return None if seconds is None else timedelta(seconds=seconds)
+
+    historian = Historian(
+        path,
+        retention=RetentionPolicy(
+            raw=span(retention.raw), minute=span(retention.minute), hour=span(retention.hour)
+        ),
+    )
+    historian.open()
+    return historian
+
+
+def _cmd_run(args: argparse.Namespace) -> int:
+    plant_path: Path = args.plant or DEMO_PLANT
+    try:
+        plant = load_plant(plant_path)
+    except PlantFileError as err:
+        print(err, file=sys.stderr)
+        return EXIT_INVALID
+    if not args.headless:
+        log.info("the HMI window is not part of this build yet; running headless")
+    db_path = _historian_path(plant, plant_path, args.db)
+    try:
+        historian = _open_historian(plant, db_path)
+    except HistorianError as err:
+        print(f"error: {err}", file=sys.stderr)
+        return EXIT_ERROR
+    log.info("plant %s from %s; historian %s", plant.id, plant_path, db_path)
+    try:
+        asyncio.run(_run_headless(plant, historian, args.status_interval, args.duration, sys.stdout))
+    finally:
+        historian.close()
+    return EXIT_OK
+
+
+async def _run_headless(
+    plant: PlantConfig, historian: Historian, status_interval: float, duration: float | None, out: TextIO
+) -> None:
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(signum, stop.set)
+    if duration is not None:
+        loop.call_later(duration, stop.set)
+    async with Engine(plant, historian=historian) as engine:
+        if status_interval > 0:
+            status = asyncio.create_task(_status_loop(engine, status_interval, out))
+        await stop.wait()
+        if status_interval > 0:
+            status.cancel()
+    if out.isatty():
+        out.write("\n")
+    writer = engine.stats().writer
+    if writer is not None:
+        out.write(f"stopped: {writer.stored} samples stored this run, last seq {writer.last_seq}\n")
+    out.flush()
+
+
+def status_line(engine: Engine) -> str:
+    stats = engine.stats()
+    writer = stats.writer
+    down = [item.machine for item in engine.health() if item.state is ConnectionState.UNAVAILABLE]
+    parts = [
+        f"{time.strftime('%H:%M:%S')}",
+        f"machines {stats.online}/{stats.machines} online",
+        f"{stats.samples_per_s:,.0f} samples/s",
+    ]
+    if writer is not None:
+        parts.append(f"stored {writer.stored} (seq {writer.last_seq})")
+        parts.append(f"pending {writer.pending}")
+        if writer.failed_flushes:
+            parts.append(f"failed flushes {writer.failed_flushes}")
+    if down:
+        parts.append("unavailable: " + ", ".join(down))
+    return " | ".join(parts)
+
+
+async def _status_loop(engine: Engine, interval: float, out: TextIO) -> None:
+    tty = out.isatty()
+    while True:
+        await asyncio.sleep(interval)
+        line = status_line(engine)
+        out.write(f"\r{line}\x1b[K" if tty else f"{line}\n")
+        out.flush()
+
+
+# ---------------------------------------------------------------------- export
+
+
+def parse_when(text: str, now: datetime | None = None) -> datetime:
+    """'now', a relative '-8h' / '-7d', or ISO 8601 (without an offset it is local time)."""
+    now = now or datetime.now(UTC)
+    value = text.strip()
+    if value == "now":
+        return now
+    if match := _RELATIVE.match(value):
+        return now - timedelta(seconds=float(match.group(1)) * _UNITS[match.group(2)])
+    try:
+        parsed = datetime.fromisoformat(value)
+    except ValueError:
+        raise ValueError(
+            f"'{text}' is not a time: use ISO 8601 (2026-11-22T08:00), 'now' or -8h / -7d"
+        ) from None
+    if parsed.tzinfo is None:
+        parsed = parsed.astimezone()  # the local time of this computer
+    return parsed.astimezone(UTC)
+
+
+def _cmd_export(args: argparse.Namespace) -> int:
+    try:
+        start, end = parse_when(args.start), parse_when(args.end)
+    except ValueError as err:
+        print(f"error: {err}", file=sys.stderr)
+        return EXIT_ERROR
+    if end <= start:
+        print(f"error: --to ({end.isoformat()}) must be after --from ({start.isoformat()})", file=sys.stderr)
+        return EXIT_ERROR
+    if args.db is not None:
+        db_path: Path = args.db
+    else:
+        plant_path = args.plant or DEMO_PLANT
+        try:
+            plant = load_plant(plant_path)
+        except PlantFileError as err:
+            print(err, file=sys.stderr)
+            return EXIT_INVALID
+        db_path = _historian_path(plant, plant_path, None)
+    if not db_path.exists():
+        print(f"error: historian file {db_path} does not exist", file=sys.stderr)
+        return EXIT_ERROR
+    out = args.out or Path(f"export-{datetime.now().strftime('%Y%m%d-%H%M%S')}.{args.format}")
+    try:
+        with Historian(db_path, read_only=True) as historian:
+            rows = historian.export(args.tag, start, end, out, args.format)
+    except (HistorianError, LineSightError) as err:
+        print(f"error: {err}", file=sys.stderr)
+        return EXIT_ERROR
+    print(f"wrote {rows} rows of {len(args.tag)} tag(s) to {out}")
+    return EXIT_OK
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,1 @@
+"""Protocol drivers: each knows one protocol and nothing of storage, UI or cloud."""

@@ -1,0 +1,208 @@
+"""The runtime: builds one coordinator per machine from the plant file and wires samples to their sinks."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Callable, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from types import TracebackType
+from typing import Any, Protocol
+
+from linesight.domain.errors import HistorianError, LineSightError
+from linesight.domain.plant import MachineConfig, PlantConfig
+from linesight.domain.tags import TagSpec
+from linesight.drivers import registry
+from linesight.drivers.base import Driver, DriverFactory
+from linesight.runtime.backoff import Backoff
+from linesight.runtime.bus import SampleBus
+from linesight.runtime.coordinator import Coordinator
+from linesight.runtime.health import ConnectionState, MachineHealth, RateMeter
+from linesight.runtime.live import LiveCache
+from linesight.runtime.writer import HistorianWriter, SampleStore, WriterStats
+
+log = logging.getLogger(__name__)
+
+RETENTION_EVERY_S = 3600.0
+STOP_TIMEOUT_S = 10.0
+
+
+class HistorianLike(SampleStore, Protocol):
+    def register_tags(self, specs: Sequence[TagSpec]) -> None: ...
+
+    def apply_retention(self) -> Any: ...
+
+
+@dataclass(frozen=True, kw_only=True)
+class EngineStats:
+    machines: int
+    online: int
+    samples_per_s: float
+    samples_total: int
+    writer: WriterStats | None
+
+
+class Engine:
+    """Start with ``async with Engine(...)`` (or start/stop); a clean stop flushes every sample."""
+
+    def __init__(
+        self,
+        plant: PlantConfig,
+        *,
+        historian: HistorianLike | None,
+        factories: Mapping[str, DriverFactory] | None = None,
+        backoff: Backoff | None = None,
+        flush_interval: float | None = None,
+        ring_capacity: int = 1024,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self.plant = plant
+        self.bus = SampleBus()
+        self.live = LiveCache(ring_capacity=ring_capacity)
+        self._historian = historian
+        self._factories = registry.factories() if factories is None else factories
+        self._backoff = backoff or Backoff()
+        self._clock = clock
+        interval = plant.historian.flush_interval if flush_interval is None else flush_interval
+        self.writer = HistorianWriter(historian, flush_interval=interval) if historian is not None else None
+        self._coordinators: dict[str, Coordinator] = {}
+        self._broken: dict[str, MachineHealth] = {}
+        self._tasks: list[asyncio.Task[None]] = []
+        self._unsubscribe: list[Callable[[], None]] = []
+        self._executor: ThreadPoolExecutor | None = None
+        self._rate = RateMeter()
+        self._total = 0
+        self._started = False
+
+    # ------------------------------------------------------------------ life cycle
+
+    async def __aenter__(self) -> Engine:
+        await self.start()
+        return self
+
+    async def __aexit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        await self.stop()
+
+    async def start(self) -> None:
+        if self._started:
+            return
+        loop = asyncio.get_running_loop()
+        machines = [machine for _site, _line, machine in self.plant.machines()]
+        # Synchronous drivers run in threads; a hung device holds its thread, so give every
+        # connection room of its own rather than the default pool of (cores + 4).
+        self._executor = ThreadPoolExecutor(max_workers=len(machines) + 8, thread_name_prefix="linesight-io")
+        loop.set_default_executor(self._executor)
+
+        self._unsubscribe.append(self.bus.subscribe(self._count))
+        self._unsubscribe.append(self.bus.subscribe(self.live.update))
+        if self._historian is not None and self.writer is not None:
+            await asyncio.to_thread(self._historian.register_tags, self.plant.tag_specs())
+            self._unsubscribe.append(self.bus.subscribe(self.writer.add))
+            self._tasks.append(asyncio.create_task(self.writer.run(), name="historian-writer"))
+            self._tasks.append(asyncio.create_task(self._retention_loop(), name="historian-retention"))
+
+        for machine in machines:
+            driver = self._create_driver(machine)
+            if driver is None:
+                continue
+            coordinator = Coordinator(
+                machine=machine,
+                driver=driver,
+                publish=self.bus.publish,
+                backoff=self._backoff,
+                clock=self._clock,
+            )
+            self._coordinators[machine.id] = coordinator
+            self._tasks.append(asyncio.create_task(coordinator.run(), name=f"coordinator:{machine.id}"))
+        self._started = True
+        log.info("runtime started: %d machines, %d tags", len(machines), len(self.plant.tag_specs()))
+
+    async def stop(self) -> None:
+        """Stop polling, close every connection, flush what was collected, in that order."""
+        if not self._started:
+            return
+        self._started = False
+        for task in self._tasks:
+            task.cancel()
+        if self._tasks:
+            done, stuck = await asyncio.wait(self._tasks, timeout=STOP_TIMEOUT_S)
+            for task in done:
+                if not task.cancelled() and task.exception() is not None:
+                    log.error("task %s had failed", task.get_name(), exc_info=task.exception())
+            for task in stuck:
+                # Never hang a shutdown on one task; name it so that the bug can be found.
+                log.error(
+                    "task %s did not stop within %g s; leaving it behind", task.get_name(), STOP_TIMEOUT_S
+                )
+        self._tasks.clear()
+        await asyncio.gather(*(coordinator.close() for coordinator in self._coordinators.values()))
+        if self.writer is not None:
+            await self.writer.flush()
+        for unsubscribe in self._unsubscribe:
+            unsubscribe()
+        self._unsubscribe.clear()
+        if self._executor is not None:
+            self._executor.shutdown(wait=False, cancel_futures=True)
+        log.info("runtime stopped")
+
+    def _create_driver(self, machine: MachineConfig) -> Driver | None:
+        factory = self._factories.get(machine.driver)
+        try:
+            if factory is None:
+                raise LineSightError(f"unknown driver '{machine.driver}'")
+            return factory.create(machine.id, machine.connection, machine.tag_specs())
+        except LineSightError as err:
+            # The plant file was validated; this is a driver refusing at runtime. Only this machine stops.
+            log.error("machine %s cannot start: %s", machine.id, err)
+            self._broken[machine.id] = MachineHealth(
+                machine=machine.id,
+                driver=machine.driver,
+                state=ConnectionState.UNAVAILABLE,
+                last_error=str(err),
+                last_error_at=self._clock(),
+            )
+            return None
+
+    async def _retention_loop(self) -> None:
+        historian = self._historian
+        assert historian is not None
+        while True:
+            try:
+                await asyncio.to_thread(historian.apply_retention)
+            except HistorianError as err:
+                log.error("historian retention failed: %s", err)
+            await asyncio.sleep(RETENTION_EVERY_S)
+
+    def _count(self, batch: Sequence[object]) -> None:
+        self._total += len(batch)
+        self._rate.add(self._clock(), len(batch))
+
+    # ------------------------------------------------------------------ queries (any thread)
+
+    def health(self) -> list[MachineHealth]:
+        found = {machine_id: coordinator.health() for machine_id, coordinator in self._coordinators.items()}
+        found.update(self._broken)
+        order = [machine.id for _s, _l, machine in self.plant.machines()]
+        return [found[machine_id] for machine_id in order if machine_id in found]
+
+    def machine_health(self, machine_id: str) -> MachineHealth:
+        if machine_id in self._broken:
+            return self._broken[machine_id]
+        return self._coordinators[machine_id].health()
+
+    def driver(self, machine_id: str) -> Driver:
+        return self._coordinators[machine_id].driver
+
+    def stats(self) -> EngineStats:
+        health = self.health()
+        return EngineStats(
+            machines=len(health),
+            online=sum(1 for item in health if item.state is ConnectionState.ONLINE),
+            samples_per_s=self._rate.rate(self._clock()),
+            samples_total=self._total,
+            writer=self.writer.stats() if self.writer is not None else None,
+        )

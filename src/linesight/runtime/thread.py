@@ -1,0 +1,57 @@
+"""The runtime on its own event loop in a worker thread, for a UI thread that must never wait on I/O."""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+from collections.abc import Coroutine
+from concurrent.futures import Future
+from typing import Any, TypeVar
+
+from linesight.runtime.engine import Engine
+
+T = TypeVar("T")
+
+
+class EngineThread:
+    """Runs ``engine`` on a private asyncio loop; ``submit`` crosses a coroutine over to it."""
+
+    def __init__(self, engine: Engine, *, name: str = "linesight-runtime") -> None:
+        self.engine = engine
+        self._loop = asyncio.new_event_loop()
+        self._thread = threading.Thread(target=self._main, name=name, daemon=True)
+        self._ready = threading.Event()
+        self._error: BaseException | None = None
+
+    def start(self, timeout: float = 30.0) -> None:
+        self._thread.start()
+        if not self._ready.wait(timeout):
+            raise TimeoutError("the runtime did not start in time")
+        if self._error is not None:
+            raise self._error
+
+    def submit(self, coroutine: Coroutine[Any, Any, T]) -> Future[T]:
+        return asyncio.run_coroutine_threadsafe(coroutine, self._loop)
+
+    def stop(self, timeout: float = 30.0) -> None:
+        if not self._thread.is_alive():
+            return
+        self.submit(self.engine.stop()).result(timeout)
+        self._loop.call_soon_threadsafe(self._loop.stop)
+        self._thread.join(timeout)
+
+    def _main(self) -> None:
+        asyncio.set_event_loop(self._loop)
+        try:
+            self._loop.run_until_complete(self.engine.start())
+        except BaseException as err:  # noqa: BLE001 - handed to the starting thread, which raises it
+            self._error = err
+            self._ready.set()
+            self._loop.close()
+            return
+        self._ready.set()
+        try:
+            self._loop.run_forever()
+        finally:
+            self._loop.run_until_complete(self._loop.shutdown_asyncgens())
+            self._loop.close()

@@ -1,0 +1,719 @@
+"""The DuckDB historian: raw samples with a sequence number, rollups kept current, retention, trends, export.
+
+Every appended sample gets the next number of one monotonically increasing sequence; the cloud
+forwarder reads after a watermark in that sequence, so the historian is also the outbox. Rollups at
+one minute and one hour (count, sum, min, max, first, last) are merged from each appended batch in
+the same transaction, so they are always current and never recomputed from raw.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import threading
+import time
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from types import TracebackType
+from typing import Any, Literal
+
+import duckdb
+import numpy as np
+import numpy.typing as npt
+import platformdirs
+import pyarrow as pa
+
+from linesight.domain.errors import HistorianError
+from linesight.domain.tags import Quality, Sample, TagSpec
+from linesight.storage.resolution import US_PER_S, Plan, Resolution, plan_query
+
+log = logging.getLogger(__name__)
+
+SCHEMA_VERSION = 1
+META_TABLE = "linesight_meta"
+
+_SCHEMA = f"""
+CREATE TABLE IF NOT EXISTS {META_TABLE} (key VARCHAR PRIMARY KEY, value VARCHAR NOT NULL);
+CREATE TABLE IF NOT EXISTS tags (
+    id INTEGER PRIMARY KEY,
+    key VARCHAR NOT NULL UNIQUE,
+    machine VARCHAR NOT NULL,
+    name VARCHAR NOT NULL,
+    data_type VARCHAR NOT NULL DEFAULT '',
+    unit VARCHAR NOT NULL DEFAULT '',
+    description VARCHAR NOT NULL DEFAULT ''
+);
+CREATE TABLE IF NOT EXISTS samples (
+    seq BIGINT NOT NULL,
+    tag_id INTEGER NOT NULL,
+    ts TIMESTAMP NOT NULL,
+    value DOUBLE,
+    text VARCHAR,
+    quality UTINYINT NOT NULL
+);
+"""
+_ROLLUP_TABLE = """
+CREATE TABLE IF NOT EXISTS {table} (
+    tag_id INTEGER NOT NULL,
+    bucket TIMESTAMP NOT NULL,
+    n BIGINT NOT NULL,
+    sum DOUBLE NOT NULL,
+    min DOUBLE NOT NULL,
+    max DOUBLE NOT NULL,
+    first DOUBLE NOT NULL,
+    first_ts TIMESTAMP NOT NULL,
+    last DOUBLE NOT NULL,
+    last_ts TIMESTAMP NOT NULL,
+    PRIMARY KEY (tag_id, bucket)
+);
+"""
+ROLLUP_TABLES = {Resolution.MINUTE: "rollup_1m", Resolution.HOUR: "rollup_1h"}
+
+# Merge a batch's per-bucket aggregates into a rollup table. In ON CONFLICT's SET, bare column names
+# are the stored row and EXCLUDED the new one; every expression sees the stored row as it was.
+_MERGE = """
+INSERT INTO {table}
+SELECT tag_id, time_bucket(INTERVAL '{width}', ts) AS bucket, count(*), sum(value), min(value), max(value),
+       arg_min(value, ts), min(ts), arg_max(value, ts), max(ts)
+FROM batch
+WHERE value IS NOT NULL AND NOT isnan(value) AND quality < {bad}
+GROUP BY ALL
+ON CONFLICT (tag_id, bucket) DO UPDATE SET
+    n = n + EXCLUDED.n,
+    sum = sum + EXCLUDED.sum,
+    min = least(min, EXCLUDED.min),
+    max = greatest(max, EXCLUDED.max),
+    first = CASE WHEN EXCLUDED.first_ts < first_ts THEN EXCLUDED.first ELSE first END,
+    first_ts = least(first_ts, EXCLUDED.first_ts),
+    last = CASE WHEN EXCLUDED.last_ts >= last_ts THEN EXCLUDED.last ELSE last END,
+    last_ts = greatest(last_ts, EXCLUDED.last_ts)
+"""
+
+_BATCH_SCHEMA = pa.schema(
+    [
+        ("seq", pa.int64()),
+        ("tag_id", pa.int32()),
+        ("ts", pa.timestamp("us")),
+        ("value", pa.float64()),
+        ("text", pa.string()),
+        ("quality", pa.uint8()),
+    ]
+)
+
+FloatArray = npt.NDArray[np.float64]
+IntArray = npt.NDArray[np.int64]
+ExportFormat = Literal["parquet", "csv"]
+
+
+def default_historian_path(plant_id: str) -> Path:
+    """``<user data dir>/linesight/historian/<plant id>.duckdb`` (platformdirs decides the data dir)."""
+    return platformdirs.user_data_path("linesight", appauthor=False) / "historian" / f"{plant_id}.duckdb"
+
+
+def to_us(when: datetime) -> int:
+    """UTC microseconds since the epoch; a naive datetime is taken as UTC."""
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=UTC)
+    delta = when - datetime(1970, 1, 1, tzinfo=UTC)
+    return (delta.days * 86400 + delta.seconds) * US_PER_S + delta.microseconds
+
+
+@dataclass(frozen=True, kw_only=True)
+class RetentionPolicy:
+    """How long each resolution is kept; None keeps it forever."""
+
+    raw: timedelta | None = timedelta(days=30)
+    minute: timedelta | None = timedelta(days=365)
+    hour: timedelta | None = None
+
+
+@dataclass(frozen=True, kw_only=True)
+class RetentionResult:
+    deleted: dict[str, int]
+    # Raw rows past their retention that were kept because the forwarder has not sent them yet.
+    held_back: int = 0
+
+
+@dataclass(frozen=True, kw_only=True)
+class TrendSeries:
+    """One tag's trend: per bucket its time, min, max, average and sample count, oldest first.
+
+    ``ts_us`` is the bucket's start, except at raw resolution where it is the time of the bucket's
+    first sample (so that a bucket of one sample sits exactly where it was taken).
+    """
+
+    tag: str
+    resolution: Resolution
+    bucket_us: int
+    ts_us: IntArray
+    min: FloatArray
+    max: FloatArray
+    avg: FloatArray
+    count: IntArray
+
+    def __len__(self) -> int:
+        return int(self.ts_us.shape[0])
+
+
+@dataclass(frozen=True, kw_only=True)
+class TagInfo:
+    key: str
+    machine: str
+    name: str
+    data_type: str = ""
+    unit: str = ""
+    description: str = ""
+
+
+@dataclass(frozen=True, kw_only=True)
+class HistorianStats:
+    path: str
+    raw_rows: int
+    minute_rows: int
+    hour_rows: int
+    tags: int
+    last_seq: int
+    oldest_us: int | None
+    newest_us: int | None
+    file_bytes: int
+
+
+# Highest sequence number that retention may delete (the forwarder's durable watermark), or None when
+# everything is still waiting to be forwarded.
+RetentionGuard = Callable[[], int | None]
+
+
+@dataclass(kw_only=True)
+class _TagIds:
+    by_key: dict[str, int] = field(default_factory=dict)
+    next_id: int = 1
+
+
+class Historian:
+    """One DuckDB file. Thread-safe: writes are serialised; each query takes its own cursor."""
+
+    def __init__(
+        self,
+        path: str | Path,
+        *,
+        retention: RetentionPolicy | None = None,
+        read_only: bool = False,
+        memory_limit: str = "256MB",
+        threads: int | None = None,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self.path = Path(path)
+        self.retention = retention or RetentionPolicy()
+        self.read_only = read_only
+        self._memory_limit = memory_limit
+        self._threads = threads
+        self._clock = clock
+        self._con: duckdb.DuckDBPyConnection | None = None
+        self._write_lock = threading.Lock()
+        self._tags = _TagIds()
+        self._next_seq = 1
+        self._guard: RetentionGuard | None = None
+        self._held_back_logged = False
+
+    # ------------------------------------------------------------------ life cycle
+
+    def __enter__(self) -> Historian:
+        self.open()
+        return self
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.close()
+
+    def open(self) -> None:
+        """Open (creating if needed) the file; refuse clearly, without touching it, if it cannot be used."""
+        if self._con is not None:
+            return
+        if self.read_only and not self.path.exists():
+            raise HistorianError(f"historian file {self.path} does not exist")
+        if not self.read_only:
+            try:
+                self.path.parent.mkdir(parents=True, exist_ok=True)
+            except OSError as err:
+                raise HistorianError(f"cannot create the folder of historian {self.path}: {err}") from err
+        config: dict[str, Any] = {"memory_limit": self._memory_limit}
+        if self._threads is not None:
+            config["threads"] = self._threads
+        try:
+            con = duckdb.connect(str(self.path), read_only=self.read_only, config=config)
+        except duckdb.Error as err:
+            raise HistorianError(_explain_open_error(self.path, err)) from err
+        try:
+            self._check_and_prepare(con)
+        except BaseException:
+            con.close()
+            raise
+        self._con = con
+
+    def close(self) -> None:
+        with self._write_lock:
+            if self._con is not None:
+                self._con.close()
+                self._con = None
+
+    def _check_and_prepare(self, con: duckdb.DuckDBPyConnection) -> None:
+        try:
+            tables = {row[0] for row in con.execute("SELECT table_name FROM duckdb_tables()").fetchall()}
+        except duckdb.Error as err:
+            raise HistorianError(_explain_open_error(self.path, err)) from err
+        if tables and META_TABLE not in tables:
+            listed = ", ".join(sorted(tables)[:5])
+            raise HistorianError(
+                f"{self.path} is a DuckDB file but not a LineSight historian (it holds tables: {listed}); "
+                "it was left untouched: give another file"
+            )
+        if META_TABLE in tables:
+            row = con.execute(f"SELECT value FROM {META_TABLE} WHERE key = 'schema_version'").fetchone()
+            version = int(row[0]) if row else 0
+            if version > SCHEMA_VERSION:
+                raise HistorianError(
+                    f"{self.path} was written by a newer LineSight (historian schema {version}, this version "
+                    f"reads up to {SCHEMA_VERSION}); it was left untouched"
+                )
+        if not self.read_only:
+            try:
+                con.execute("BEGIN")
+                con.execute(_SCHEMA)
+                for table in ROLLUP_TABLES.values():
+                    con.execute(_ROLLUP_TABLE.format(table=table))
+                con.execute(
+                    f"INSERT INTO {META_TABLE} VALUES ('schema_version', ?) ON CONFLICT DO NOTHING",
+                    [str(SCHEMA_VERSION)],
+                )
+                con.execute("COMMIT")
+            except duckdb.Error as err:
+                con.execute("ROLLBACK")
+                raise HistorianError(f"cannot prepare historian {self.path}: {err}") from err
+        if META_TABLE not in tables and self.read_only:
+            raise HistorianError(f"{self.path} is an empty DuckDB file, not a LineSight historian")
+        for tag_id, key in con.execute("SELECT id, key FROM tags").fetchall():
+            self._tags.by_key[key] = tag_id
+        self._tags.next_id = max(self._tags.by_key.values(), default=0) + 1
+        last = con.execute("SELECT coalesce(max(seq), 0) FROM samples").fetchone()
+        recorded = con.execute(f"SELECT value FROM {META_TABLE} WHERE key = 'last_seq'").fetchone()
+        self._next_seq = max(int(last[0]) if last else 0, int(recorded[0]) if recorded else 0) + 1
+
+    def _cursor(self) -> duckdb.DuckDBPyConnection:
+        if self._con is None:
+            raise HistorianError(f"historian {self.path} is not open")
+        cursor = self._con.cursor()
+        return cursor
+
+    # ------------------------------------------------------------------ tags
+
+    def register_tags(self, specs: Iterable[TagSpec]) -> None:
+        """Record the plant's tags with their unit and type; new tags get the next id."""
+        rows = [
+            (spec.key, spec.machine, spec.name, spec.data_type.value, spec.unit, spec.description)
+            for spec in specs
+        ]
+        with self._write_lock:
+            self._upsert_tags(rows)
+
+    def _upsert_tags(self, rows: Sequence[tuple[str, str, str, str, str, str]]) -> None:
+        if not rows:
+            return
+        cursor = self._cursor()
+        ids = dict(self._tags.by_key)
+        next_id = self._tags.next_id
+        for key, *_rest in rows:
+            if key not in ids:
+                ids[key] = next_id
+                next_id += 1
+        columns = list(zip(*[(ids[row[0]], *row) for row in rows], strict=True))
+        table = pa.table(
+            {
+                name: pa.array(values, type=pa.int32() if name == "id" else pa.string())
+                for name, values in zip(
+                    ("id", "key", "machine", "name", "data_type", "unit", "description"), columns, strict=True
+                )
+            }
+        )
+        try:
+            cursor.register("new_tags", table)
+            cursor.execute(
+                "INSERT INTO tags SELECT * FROM new_tags ON CONFLICT (id) DO UPDATE SET "
+                "data_type = EXCLUDED.data_type, unit = EXCLUDED.unit, description = EXCLUDED.description"
+            )
+        except duckdb.Error as err:
+            raise HistorianError(f"cannot record tags in {self.path}: {err}") from err
+        finally:
+            cursor.unregister("new_tags")
+            cursor.close()
+        self._tags.by_key = ids
+        self._tags.next_id = next_id
+
+    def tags(self) -> list[TagInfo]:
+        cursor = self._cursor()
+        try:
+            rows = cursor.execute(
+                "SELECT key, machine, name, data_type, unit, description FROM tags ORDER BY key"
+            ).fetchall()
+        finally:
+            cursor.close()
+        return [
+            TagInfo(key=r[0], machine=r[1], name=r[2], data_type=r[3], unit=r[4], description=r[5])
+            for r in rows
+        ]
+
+    def _ids_of(self, tags: Sequence[str]) -> dict[str, int]:
+        missing = [tag for tag in tags if tag not in self._tags.by_key]
+        if missing:
+            known = sorted(self._tags.by_key)
+            shown = ", ".join(known[:20]) + (f" … ({len(known)} in all)" if len(known) > 20 else "")
+            raise HistorianError(
+                f"no tag {', '.join(repr(t) for t in missing)} in historian {self.path}; "
+                f"tags are named machine.tag; known: {shown or 'none yet'}"
+            )
+        return {tag: self._tags.by_key[tag] for tag in tags}
+
+    # ------------------------------------------------------------------ ingest
+
+    @property
+    def last_seq(self) -> int:
+        return self._next_seq - 1
+
+    def append(self, samples: Sequence[Sample]) -> tuple[int, int] | None:
+        """Store a batch in one transaction; return its (first, last) sequence numbers."""
+        if not samples:
+            return None
+        with self._write_lock:
+            by_key = self._tags.by_key
+            unknown = {s.tag for s in samples if s.tag not in by_key}
+            if unknown:
+                self._upsert_tags([(key, *_split_key(key), "", "", "") for key in sorted(unknown)])
+                by_key = self._tags.by_key
+            table = _to_arrow(samples, by_key, self._next_seq)
+            cursor = self._cursor()
+            try:
+                cursor.execute("BEGIN")
+                cursor.register("batch", table)
+                cursor.execute("INSERT INTO samples SELECT * FROM batch")
+                for resolution, name in ROLLUP_TABLES.items():
+                    width = "1 minute" if resolution is Resolution.MINUTE else "1 hour"
+                    cursor.execute(_MERGE.format(table=name, width=width, bad=int(Quality.BAD)))
+                cursor.execute("COMMIT")
+            except duckdb.Error as err:
+                try:
+                    cursor.execute("ROLLBACK")
+                except duckdb.Error:
+                    log.debug("rollback after a failed append also failed", exc_info=True)
+                raise HistorianError(f"cannot write {len(samples)} samples to {self.path}: {err}") from err
+            finally:
+                cursor.unregister("batch")
+                cursor.close()
+            first = self._next_seq
+            self._next_seq += len(samples)
+            return first, self._next_seq - 1
+
+    # ------------------------------------------------------------------ retention
+
+    def set_retention_guard(self, guard: RetentionGuard | None) -> None:
+        """Protect raw rows the forwarder has not sent: only rows at or below ``guard()`` may be deleted."""
+        self._guard = guard
+
+    def apply_retention(self, now: datetime | None = None) -> RetentionResult:
+        now_us = to_us(now) if now is not None else int(self._clock() * US_PER_S)
+        deleted: dict[str, int] = {}
+        held_back = 0
+        with self._write_lock:
+            cursor = self._cursor()
+            try:
+                cursor.execute("BEGIN")
+                # Remember the sequence before rows go, so that it never restarts lower after a reopen.
+                cursor.execute(
+                    f"INSERT INTO {META_TABLE} VALUES ('last_seq', ?) ON CONFLICT (key) DO UPDATE SET "
+                    "value = EXCLUDED.value",
+                    [str(self.last_seq)],
+                )
+                keep = self.retention.raw
+                if keep is not None:
+                    cutoff = now_us - _span_us(keep)
+                    guard = self._guard() if self._guard is not None else self.last_seq
+                    limit = -1 if guard is None else guard
+                    deleted["raw"] = _count_deleted(
+                        cursor,
+                        "DELETE FROM samples WHERE ts < make_timestamp(?) AND seq <= ?",
+                        [cutoff, limit],
+                    )
+                    row = cursor.execute(
+                        "SELECT count(*) FROM samples WHERE ts < make_timestamp(?)", [cutoff]
+                    ).fetchone()
+                    held_back = int(row[0]) if row else 0
+                    self._set_meta(cursor, "raw_from_us", cutoff)
+                for resolution, table in ROLLUP_TABLES.items():
+                    span = self.retention.minute if resolution is Resolution.MINUTE else self.retention.hour
+                    if span is None:
+                        continue
+                    cutoff = now_us - _span_us(span)
+                    deleted[resolution.value] = _count_deleted(
+                        cursor, f"DELETE FROM {table} WHERE bucket < make_timestamp(?)", [cutoff]
+                    )
+                    self._set_meta(cursor, f"{resolution.value}_from_us", cutoff)
+                cursor.execute("COMMIT")
+            except duckdb.Error as err:
+                cursor.execute("ROLLBACK")
+                raise HistorianError(f"retention on {self.path} failed: {err}") from err
+            finally:
+                cursor.close()
+        if held_back and not self._held_back_logged:
+            log.warning(
+                "historian %s: kept %d raw rows past their retention because they are not forwarded yet",
+                self.path,
+                held_back,
+            )
+            self._held_back_logged = True
+        elif not held_back:
+            self._held_back_logged = False
+        return RetentionResult(deleted=deleted, held_back=held_back)
+
+    @staticmethod
+    def _set_meta(cursor: duckdb.DuckDBPyConnection, key: str, value: int) -> None:
+        cursor.execute(
+            f"INSERT INTO {META_TABLE} VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = EXCLUDED.value",
+            [key, str(value)],
+        )
+
+    def _available_from(self, cursor: duckdb.DuckDBPyConnection) -> dict[str, int]:
+        rows = cursor.execute(f"SELECT key, value FROM {META_TABLE} WHERE key LIKE '%_from_us'").fetchall()
+        return {key.removesuffix("_from_us"): int(value) for key, value in rows}
+
+    # ------------------------------------------------------------------ queries
+
+    def trend(
+        self, tags: Sequence[str], start: datetime, end: datetime, max_points: int = 2000
+    ) -> dict[str, TrendSeries]:
+        """At most ``max_points`` buckets per tag over [start, end), each with min, max and average.
+
+        The finest resolution that fits is used (raw, then 1-minute, then 1-hour rollups), so a spike
+        shows in the bucket's max however far the view is zoomed out. Bad-quality, missing, NaN and text
+        values are left out.
+        """
+        ids = self._ids_of(tags)
+        start_us, end_us = to_us(start), to_us(end)
+        cursor = self._cursor()
+        try:
+            available = self._available_from(cursor)
+            plan = plan_query(
+                start_us,
+                end_us,
+                max_points,
+                raw_from_us=available.get("raw"),
+                minute_from_us=available.get(Resolution.MINUTE.value),
+            )
+            columns = _trend_query(cursor, plan, list(ids.values()), start_us, end_us)
+        except duckdb.Error as err:
+            raise HistorianError(f"trend query on {self.path} failed: {err}") from err
+        finally:
+            cursor.close()
+        result: dict[str, TrendSeries] = {}
+        tag_ids = columns["tag_id"]
+        for tag, tag_id in ids.items():
+            mask = tag_ids == tag_id
+            result[tag] = TrendSeries(
+                tag=tag,
+                resolution=plan.resolution,
+                bucket_us=plan.bucket_us,
+                ts_us=columns["t"][mask].astype(np.int64),
+                min=columns["lo"][mask].astype(np.float64),
+                max=columns["hi"][mask].astype(np.float64),
+                avg=columns["mean"][mask].astype(np.float64),
+                count=columns["n"][mask].astype(np.int64),
+            )
+        return result
+
+    def raw(self, tags: Sequence[str], start: datetime, end: datetime) -> pa.Table:
+        """Every stored sample of ``tags`` in [start, end): seq, tag, time (UTC µs), value, text, quality."""
+        ids = self._ids_of(tags)
+        cursor = self._cursor()
+        try:
+            relation = cursor.sql(
+                _RAW_SELECT + " ORDER BY s.ts, s.seq", params=[list(ids.values()), to_us(start), to_us(end)]
+            )
+            assert relation is not None
+            return relation.to_arrow_table()
+        except duckdb.Error as err:
+            raise HistorianError(f"reading {self.path} failed: {err}") from err
+        finally:
+            cursor.close()
+
+    def export(
+        self, tags: Sequence[str], start: datetime, end: datetime, out: str | Path, fmt: ExportFormat
+    ) -> int:
+        """Write the raw samples of ``tags`` in [start, end) to CSV or Parquet; return the row count.
+
+        The file appears complete or not at all: it is written beside the target and renamed.
+        """
+        if fmt not in ("parquet", "csv"):
+            raise HistorianError(f"unknown export format {fmt!r}; use parquet or csv")
+        ids = self._ids_of(tags)
+        target = Path(out)
+        partial = target.with_name(f".{target.name}.partial")
+        options = "FORMAT parquet, COMPRESSION zstd" if fmt == "parquet" else "FORMAT csv, HEADER true"
+        query = (
+            "SELECT s.ts::TIMESTAMPTZ AS time, t.key AS tag, s.value, s.text, "
+            "CASE s.quality WHEN 0 THEN 'good' WHEN 1 THEN 'uncertain' ELSE 'bad' END AS quality, "
+            f"t.unit, s.seq FROM samples s JOIN tags t ON t.id = s.tag_id WHERE {_IN_WINDOW} "
+            "ORDER BY s.ts, s.seq"
+        )
+        cursor = self._cursor()
+        try:
+            cursor.execute("SET TimeZone = 'UTC'")
+            escaped = str(partial).replace("'", "''")
+            row = cursor.execute(
+                f"COPY ({query}) TO '{escaped}' ({options})", [list(ids.values()), to_us(start), to_us(end)]
+            ).fetchone()
+            os.replace(partial, target)
+        except (duckdb.Error, OSError) as err:
+            partial.unlink(missing_ok=True)
+            raise HistorianError(f"export from {self.path} to {target} failed: {err}") from err
+        finally:
+            cursor.close()
+        return int(row[0]) if row else 0
+
+    def stats(self) -> HistorianStats:
+        cursor = self._cursor()
+        try:
+            raw = cursor.execute(
+                "SELECT count(*), epoch_us(min(ts)), epoch_us(max(ts)) FROM samples"
+            ).fetchone() or (0, None, None)
+            minute = cursor.execute("SELECT count(*) FROM rollup_1m").fetchone() or (0,)
+            hour = cursor.execute("SELECT count(*) FROM rollup_1h").fetchone() or (0,)
+        finally:
+            cursor.close()
+        try:
+            size = self.path.stat().st_size
+        except OSError:
+            size = 0
+        return HistorianStats(
+            path=str(self.path),
+            raw_rows=int(raw[0]),
+            minute_rows=int(minute[0]),
+            hour_rows=int(hour[0]),
+            tags=len(self._tags.by_key),
+            last_seq=self.last_seq,
+            oldest_us=raw[1],
+            newest_us=raw[2],
+            file_bytes=size,
+        )
+
+    def rollups(self, resolution: Resolution, tag: str) -> pa.Table:
+        """The stored rollup rows of one tag (bucket, n, sum, min, max, first, first_ts, last, last_ts)."""
+        if resolution is Resolution.RAW:
+            raise ValueError("raw rows are read with raw(), not rollups()")
+        tag_id = self._ids_of([tag])[tag]
+        cursor = self._cursor()
+        try:
+            relation = cursor.sql(
+                "SELECT epoch_us(bucket) AS bucket_us, n, sum, min, max, first, "
+                "epoch_us(first_ts) AS first_us, last, epoch_us(last_ts) AS last_us "
+                f"FROM {ROLLUP_TABLES[resolution]} WHERE tag_id = ? ORDER BY bucket",
+                params=[tag_id],
+            )
+            assert relation is not None
+            return relation.to_arrow_table()
+        finally:
+            cursor.close()
+
+
+# Rows of the tags with the given ids (a list parameter) with a time in [start, end) (two µs parameters).
+_IN_WINDOW = "tag_id IN (SELECT unnest(?::INTEGER[])) AND ts >= make_timestamp(?) AND ts < make_timestamp(?)"
+_RAW_SELECT = (
+    "SELECT s.seq, t.key AS tag, epoch_us(s.ts) AS ts_us, s.value, s.text, s.quality "
+    f"FROM samples s JOIN tags t ON t.id = s.tag_id WHERE {_IN_WINDOW}"
+)
+
+
+def _trend_query(
+    cursor: duckdb.DuckDBPyConnection, plan: Plan, tag_ids: list[int], start_us: int, end_us: int
+) -> dict[str, npt.NDArray[Any]]:
+    width = plan.bucket_us
+    if plan.resolution is Resolution.RAW:
+        sql = (
+            "SELECT tag_id, epoch_us(min(ts)) AS t, min(value) AS lo, max(value) AS hi, avg(value) AS mean, "
+            f"count(*) AS n FROM samples WHERE {_IN_WINDOW} "
+            f"AND value IS NOT NULL AND NOT isnan(value) AND quality < {int(Quality.BAD)} "
+            "GROUP BY tag_id, epoch_us(ts) // ? ORDER BY tag_id, t"
+        )
+        params: list[Any] = [tag_ids, start_us, end_us, width]
+    else:
+        table = ROLLUP_TABLES[plan.resolution]
+        unit = plan.resolution.seconds * US_PER_S
+        # Rollup buckets that start before the window but reach into it are included.
+        sql = (
+            "SELECT tag_id, b * ? AS t, min(min) AS lo, max(max) AS hi, sum(sum) / sum(n) AS mean, "
+            "sum(n) AS n "
+            f"FROM (SELECT *, epoch_us(bucket) // ? AS b FROM {table} "
+            "WHERE tag_id IN (SELECT unnest(?::INTEGER[])) AND bucket >= make_timestamp(?) "
+            "AND bucket < make_timestamp(?)) GROUP BY tag_id, b ORDER BY tag_id, t"
+        )
+        params = [width, width, tag_ids, (start_us // unit) * unit, end_us]
+    result: dict[str, npt.NDArray[Any]] = cursor.execute(sql, params).fetchnumpy()
+    return result
+
+
+def _count_deleted(cursor: duckdb.DuckDBPyConnection, sql: str, params: list[Any]) -> int:
+    row = cursor.execute(sql, params).fetchone()
+    return int(row[0]) if row else 0
+
+
+def _span_us(span: timedelta) -> int:
+    return int(span.total_seconds() * US_PER_S)
+
+
+def _split_key(key: str) -> tuple[str, str]:
+    machine, _dot, name = key.partition(".")
+    return machine, name or key
+
+
+def _to_arrow(samples: Sequence[Sample], ids: dict[str, int], first_seq: int) -> pa.Table:
+    count = len(samples)
+    tag_ids = [ids[s.tag] for s in samples]
+    ts = [s.ts_us for s in samples]
+    quality = [s.quality for s in samples]
+    values: list[float | int | bool | None] = []
+    texts: list[str | None] = []
+    add_value, add_text = values.append, texts.append
+    for sample in samples:
+        value = sample.value
+        if isinstance(value, str):
+            add_value(None)
+            add_text(value)
+        else:
+            add_value(value)
+            add_text(None)
+    return pa.Table.from_arrays(
+        [
+            pa.array(np.arange(first_seq, first_seq + count, dtype=np.int64)),
+            pa.array(tag_ids, type=pa.int32()),
+            pa.array(ts, type=pa.timestamp("us")),
+            pa.array(values, type=pa.float64()),
+            pa.array(texts, type=pa.string()),
+            pa.array(quality, type=pa.uint8()),
+        ],
+        schema=_BATCH_SCHEMA,
+    )
+
+
+def _explain_open_error(path: Path, err: duckdb.Error) -> str:
+    text = str(err)
+    if "Conflicting lock" in text or "Could not set lock" in text:
+        holder = text.split("Conflicting lock is held in", 1)[-1].split(". See also")[0].strip()
+        return (
+            f"historian {path} is in use by another process ({holder}); only one LineSight may have it "
+            "open: stop the other one, or export from it. The file was not changed."
+        )
+    if "not a valid DuckDB database file" in text or isinstance(err, duckdb.SerializationException):
+        return (
+            f"historian {path} is damaged or is not a DuckDB file ({text}). It was left untouched: move it "
+            "aside to start a new history, or restore it from a backup."
+        )
+    return f"cannot open historian {path}: {text}. The file was not changed."

@@ -35,6 +35,16 @@ def test_ring_buffer_keeps_the_newest_points_in_order_after_wrapping() -> None:
     assert since_ts.tolist() == list(range(240, 250))
 
 
+def test_the_ring_stays_in_order_while_it_grows_to_its_capacity() -> None:
+    cache = LiveCache(ring_capacity=300)
+    for count in range(1, 700):
+        cache.update([s("m.a", count, float(count))])
+        ts, values = cache.trend("m.a")
+        expected = list(range(max(1, count - 299), count + 1))
+        assert ts.tolist() == expected, f"after {count} samples"
+        assert values.tolist() == [float(t) for t in expected]
+
+
 def test_text_and_bad_samples_update_the_latest_value_but_not_the_trend() -> None:
     cache = LiveCache()
     cache.update([s("m.p", 1, "O1234"), s("m.a", 1, 5.0), s("m.a", 2, None, Quality.BAD)])

@@ -195,12 +195,12 @@ class Coordinator:
                     missed = math.floor((now - group.next_due) / group.interval) + 1
                     group.next_due += missed * group.interval
                     self._overruns += missed
-            await self._poll([tag for group in due for tag in group.tags])
+            await self._poll(due[0].tags if len(due) == 1 else [tag for group in due for tag in group.tags])
 
     async def _poll(self, tags: list[TagSpec]) -> None:
         loop = asyncio.get_running_loop()
         wall = self._clock()
-        wanted = [tag for tag in tags if self._ready(tag, wall)]
+        wanted = [tag for tag in tags if self._ready(tag, wall)] if self._quarantine else tags
         while wanted:
             started = loop.time()
             try:
@@ -267,7 +267,7 @@ class Coordinator:
         self._polls += 1
         self._last_success_at = now
         for tag in read:
-            if self._quarantine.pop(tag.key, None) is not None:
+            if self._quarantine and self._quarantine.pop(tag.key, None) is not None:
                 log.info("machine %s tag %s readable again", self.machine_id, tag.name)
         if self._state is not ConnectionState.ONLINE:
             if self._state is ConnectionState.UNAVAILABLE:

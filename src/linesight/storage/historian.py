@@ -387,7 +387,7 @@ class Historian:
             return None
         with self._write_lock:
             by_key = self._tags.by_key
-            unknown = {s.tag for s in samples if s.tag not in by_key}
+            unknown = {s[0] for s in samples}.difference(by_key)
             if unknown:
                 self._upsert_tags([(key, *_split_key(key), "", "", "") for key in sorted(unknown)])
                 by_key = self._tags.by_key
@@ -675,29 +675,17 @@ def _split_key(key: str) -> tuple[str, str]:
 
 
 def _to_arrow(samples: Sequence[Sample], ids: dict[str, int], first_seq: int) -> pa.Table:
-    count = len(samples)
-    tag_ids = [ids[s.tag] for s in samples]
-    ts = [s.ts_us for s in samples]
-    quality = [s.quality for s in samples]
-    values: list[float | int | bool | None] = []
-    texts: list[str | None] = []
-    add_value, add_text = values.append, texts.append
-    for sample in samples:
-        value = sample.value
-        if isinstance(value, str):
-            add_value(None)
-            add_text(value)
-        else:
-            add_value(value)
-            add_text(None)
+    # Column by column with comprehensions over tuple positions: the cheapest transpose in Python
+    # (zip(*samples) is several times slower for batches this large).
+    values = [s[2] for s in samples]
     return pa.Table.from_arrays(
         [
-            pa.array(np.arange(first_seq, first_seq + count, dtype=np.int64)),
-            pa.array(tag_ids, type=pa.int32()),
-            pa.array(ts, type=pa.timestamp("us")),
-            pa.array(values, type=pa.float64()),
-            pa.array(texts, type=pa.string()),
-            pa.array(quality, type=pa.uint8()),
+            pa.array(np.arange(first_seq, first_seq + len(samples), dtype=np.int64)),
+            pa.array([ids[s[0]] for s in samples], type=pa.int32()),
+            pa.array([s[1] for s in samples], type=pa.timestamp("us")),
+            pa.array([None if v.__class__ is str else v for v in values], type=pa.float64()),
+            pa.array([v if v.__class__ is str else None for v in values], type=pa.string()),
+            pa.array([s[3] for s in samples], type=pa.uint8()),
         ],
         schema=_BATCH_SCHEMA,
     )

@@ -12,7 +12,7 @@ from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationEr
 
 from linesight.domain.errors import BadAddress, ConfigError, DeviceUnreachable
 from linesight.domain.plant import validation_problems
-from linesight.domain.tags import DataType, Sample, TagSpec, TagValue
+from linesight.domain.tags import DataType, Quality, Sample, TagSpec, TagValue
 from linesight.domain.units import parse_duration
 from linesight.drivers.simulator.model import PROFILES, MachineModel, Value
 
@@ -51,15 +51,23 @@ def _model_at(location: Location) -> type[BaseModel] | None:
     return _MODELS_AT.get(location)
 
 
-def _converter(data_type: DataType) -> Callable[[Value], TagValue] | None:
-    """How a simulated value becomes the tag's declared type (None: it already is)."""
+def _integer(value: Value) -> int:
+    return round(value) if isinstance(value, float) else int(value)
+
+
+def _converter(kind: type, data_type: DataType) -> Callable[[Value], TagValue] | None:
+    """How a simulated value of Python type ``kind`` becomes the tag's declared type (None: it is one)."""
     if data_type is DataType.STRING:
-        return str
+        return None if kind is str else str
     if data_type is DataType.BOOL:
-        return bool
+        return None if kind is bool else bool
     if data_type.is_integer:
-        return lambda value: round(value) if isinstance(value, float) else int(value)
-    return float
+        return None if kind is int else _integer
+    return None if kind is float else float
+
+
+# One tag's read: its key, the model's reader of its address, the conversion to its declared type.
+_Step = tuple[str, Callable[[], Value], Callable[[Value], TagValue] | None]
 
 
 class _Outages:
@@ -94,12 +102,11 @@ class SimulatorDriver:
         self.settings = settings
         self._clock = clock
         self._profile = PROFILES[settings.profile]
+        self._signals = self._profile.signals()
         self._model: MachineModel | None = None
         self._outages: _Outages | None = None
         self._connected = False
-        self._convert: dict[str, Callable[[Value], TagValue] | None] = {}
-        for spec in tags:
-            self._convert[spec.key] = _converter(spec.data_type)
+        self._plans: dict[tuple[str, ...], list[_Step]] = {}
 
     @property
     def model(self) -> MachineModel:
@@ -141,20 +148,30 @@ class SimulatorDriver:
         model = self.model
         model.advance_to(now)
         ts_us = int(now * 1_000_000)
-        convert = self._convert
-        samples = []
+        plan = self._plans.get(tuple(spec.key for spec in tags)) or self._plan_tags(tags)
+        samples: list[Sample] = []
+        add = samples.append
+        # This loop runs for every simulated sample: Sample is built the cheapest way a tuple can be.
+        new, good = tuple.__new__, Quality.GOOD
+        for key, read, convert in plan:
+            add(new(Sample, (key, ts_us, read() if convert is None else convert(read()), good)))
+        return samples
+
+    def _plan_tags(self, tags: Sequence[TagSpec]) -> list[_Step]:
+        """Per tag, the model's reader for its address and the conversion to its type, found once."""
+        plan = []
         for spec in tags:
-            try:
-                simulated = model.value(spec.address)
-            except KeyError:
+            reader = self.model.reader(spec.address)
+            if reader is None:
                 raise BadAddress(
                     f"{self.machine_id}: the simulated {self._profile.name} has no signal '{spec.address}'",
                     tags=(spec.key,),
-                ) from None
-            conv = convert.get(spec.key)
-            value = simulated if conv is None else conv(simulated)
-            samples.append(Sample(tag=spec.key, ts_us=ts_us, value=value))
-        return samples
+                )
+            plan.append((spec.key, reader, _converter(self._signals[spec.address], spec.data_type)))
+        if len(self._plans) >= 64:  # read sets are few (one per poll rate); bound it all the same
+            self._plans.clear()
+        self._plans[tuple(spec.key for spec in tags)] = plan
+        return plan
 
     async def write(self, tag: TagSpec, value: TagValue) -> None:
         if not self._connected:

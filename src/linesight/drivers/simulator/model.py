@@ -38,6 +38,7 @@ _EXECUTION: Mapping[MachineState, tuple[str, str]] = {
 }
 
 _MASK64 = (1 << 64) - 1
+_DRIFT_PERIOD_S = 6 * 3600.0
 
 
 def _mix(x: int) -> int:
@@ -48,10 +49,18 @@ def _mix(x: int) -> int:
     return x ^ (x >> 31)
 
 
+# Bell-shaped noise values in (-1, 1) (sums of two uniforms), looked up by a cheap hash of signal and time:
+# the simulator draws one per simulated value, up to hundreds of thousands a second.
+_NOISE_BITS = 16
+_NOISE_TABLE = tuple(
+    ((h & 0xFFFFFFFF) + (h >> 32)) / 4294967296.0 - 1.0 for h in (_mix(i) for i in range(1 << _NOISE_BITS))
+)
+_NOISE_MASK = (1 << _NOISE_BITS) - 1
+
+
 def noise(key: int, t: float) -> float:
-    """Deterministic noise in (-1, 1), bell-shaped (a sum of two uniforms), for ``key`` at time ``t``."""
-    h = _mix(key ^ int(t * 1000.0))
-    return ((h & 0xFFFFFFFF) + (h >> 32)) / 4294967296.0 - 1.0
+    """Deterministic noise in (-1, 1), bell-shaped, for signal ``key`` at time ``t`` (1 ms resolution)."""
+    return _NOISE_TABLE[((key ^ int(t * 1000.0)) * 0x9E3779B1 >> 7) & _NOISE_MASK]
 
 
 # ---------------------------------------------------------------------- profiles
@@ -409,7 +418,10 @@ class MachineModel:
         duration = profile.durations[MachineState.RUNNING].draw(self._rng) * self._rng.uniform(0.2, 1.0)
         self._fill(first, duration)
         self._segments: list[_Segment] = [first]
+        self._current = first
+        self._update_counts()
         self._warnings: list[tuple[float, float, Alarm]] = []
+        self._active_warning: Alarm | None = None
         self._next_warning_at = start + self._warn_rng.expovariate(1.0 / profile.warning_every_s)
         self._anchors = {
             name: _Anchor(at=start, value=self._thermal_target(name, first.state), target=0.0)
@@ -417,6 +429,10 @@ class MachineModel:
         }
         for name, anchor in self._anchors.items():
             anchor.target = self._thermal_target(name, first.state)
+        self._analog = [0.0] * (len(profile.levels) + len(profile.thermals))
+        self._program_factor = [1.0 + 0.12 * ((i * 5) % 7 - 3) / 3.0 for i in range(len(profile.programs))]
+        self._tq = 0
+        self._update_analog()
         self._readers = self._make_readers()
 
     # ------------------------------------------------------------------ time
@@ -440,12 +456,20 @@ class MachineModel:
             if self._now < segment.start <= t:
                 self._retarget(segment.start, segment.state)
         self._now = t
+        self._current = self._find_current()
+        self._update_counts()
+        self._update_warning()
+        self._update_analog()
         # Keep the current segment and its predecessor; older ones are never read again.
         while len(self._segments) > 2 and self._segments[1].end <= t:
             del self._segments[0]
 
     @property
     def segment(self) -> _Segment:
+        """The state period the machine is in now."""
+        return self._current
+
+    def _find_current(self) -> _Segment:
         t = self._now
         for segment in reversed(self._segments):
             if segment.start <= t:
@@ -533,33 +557,39 @@ class MachineModel:
             raise KeyError(address)
         self._writes[address] = float(value)
         self._retarget(self._now, self.state)
+        self._update_analog()
 
     # ------------------------------------------------------------------ values
 
     def value(self, address: str) -> Value:
         return self._readers[address]()
 
-    def _warning(self) -> Alarm | None:
+    def reader(self, address: str) -> Callable[[], Value] | None:
+        """A function giving the signal's value at the current time, or None for an unknown address."""
+        return self._readers.get(address)
+
+    def _update_counts(self) -> None:
+        """Cycles completed in the current period and the machine's counters (once per time step)."""
+        segment = self._current
+        done = bisect.bisect_right(segment.cycle_ends, self._now)
+        self._done = done
+        self._parts = segment.parts_before + done
+        self._rejects = segment.rejects_before + (segment.rejects_cum[done - 1] if done else 0)
+
+    def _update_warning(self) -> None:
+        """Start the warnings due by now and find the one showing (called once per time step)."""
         t = self._now
         while self._next_warning_at <= t:
             begin = self._next_warning_at
-            self._warnings.append(
-                (
-                    begin,
-                    begin + self._warn_rng.uniform(60.0, 300.0),
-                    self._warn_rng.choice(self.profile.warnings),
-                )
-            )
+            end = begin + self._warn_rng.uniform(60.0, 300.0)
+            self._warnings.append((begin, end, self._warn_rng.choice(self.profile.warnings)))
             self._next_warning_at = begin + self._warn_rng.expovariate(1.0 / self.profile.warning_every_s)
         self._warnings = [w for w in self._warnings if w[1] > t]
-        for begin, end, alarm in self._warnings:
-            if begin <= t < end:
-                return alarm
-        return None
+        self._active_warning = next((alarm for begin, end, alarm in self._warnings if begin <= t < end), None)
 
     def _alarm(self) -> Alarm | None:
         segment = self.segment
-        return segment.alarm or self._warning()
+        return segment.alarm or self._active_warning
 
     def _cutting(self, segment: _Segment) -> bool:
         """True inside the machining part of a cycle, false while the part is loaded and unloaded."""
@@ -568,58 +598,54 @@ class MachineModel:
             return False
         if fraction <= 0.0:
             return True
-        t = self._now
-        done = bisect.bisect_right(segment.cycle_ends, t)
+        done = self._done
         cycle_start = segment.cycle_ends[done - 1] if done else segment.start
-        return (t - cycle_start) >= fraction * self.ideal_cycle_s
+        return (self._now - cycle_start) >= fraction * self.ideal_cycle_s
 
-    def _level_reader(self, index: int, name: str, spec: Level) -> Callable[[], Value]:
-        key = self._key + index * 7_777_777
-        life = float(self.profile.tool_life_parts)
-        program_factor = [1.0 + 0.12 * ((i * 5) % 7 - 3) / 3.0 for i in range(len(self.profile.programs))]
-
-        def read() -> Value:
-            segment = self.segment
-            state = segment.state
-            if state is MachineState.RUNNING and (not spec.only_cutting or self._cutting(segment)):
-                target = spec.running * (program_factor[segment.program] if spec.per_program else 1.0)
+    def _update_analog(self) -> None:
+        """The noiseless value of every level and temperature now (once per time step, for all tags)."""
+        segment = self._current
+        state = segment.state
+        t = self._now
+        self._tq = int(t * 1000.0)
+        running = state is MachineState.RUNNING
+        cutting = running and self._cutting(segment)
+        life = self.profile.tool_life_parts
+        for index, (name, spec) in enumerate(self.profile.levels.items()):
+            if running and (cutting or not spec.only_cutting):
+                target = spec.running * (self._program_factor[segment.program] if spec.per_program else 1.0)
                 if name == "feed_rate":
                     target *= self._writes.get("feed_override", 100.0) / 100.0
                 if spec.wear:
-                    done = (
-                        segment.parts_since_setup_before
-                        + segment.counts_at(self._now)[0]
-                        - segment.parts_before
-                    )
-                    target *= 1.0 + spec.wear * min(1.0, (done % self.profile.tool_life_parts) / life)
+                    done = segment.parts_since_setup_before + self._done
+                    target *= 1.0 + spec.wear * (done % life) / life
             else:
                 target = spec.other.get(state, 0.0)
-            if target == 0.0:
-                return 0.0
-            return target * (1.0 + spec.noise * noise(key, self._now))
+            self._analog[index] = target
+        offset = len(self.profile.levels)
+        for index, (name, thermal) in enumerate(self.profile.thermals.items()):
+            anchor = self._anchors[name]
+            drift = thermal.drift * math.sin(2.0 * math.pi * t / _DRIFT_PERIOD_S + self._phase + index)
+            self._analog[offset + index] = self._lagged(anchor, thermal.tau, t) + drift
 
-        return read
-
-    def _thermal_reader(self, index: int, name: str, spec: Thermal) -> Callable[[], Value]:
-        key = self._key + index * 9_999_991
-        anchor = self._anchors[name]
-        period = 6 * 3600.0
+    def _analog_reader(self, slot: int, key: int, relative: float, absolute: float) -> Callable[[], Value]:
+        """Noise on top of a value from ``_update_analog``: relative to it (levels) or absolute (°C)."""
+        analog = self._analog
+        table, mask = _NOISE_TABLE, _NOISE_MASK
 
         def read() -> Value:
-            t = self._now
-            value = self._lagged(anchor, spec.tau, t)
-            drift = spec.drift * math.sin(2.0 * math.pi * t / period + self._phase + index)
-            return value + drift + spec.noise * noise(key, t)
+            base = analog[slot]
+            if base == 0.0 and relative:
+                return 0.0  # a stopped spindle reads exactly zero
+            n = table[((key ^ self._tq) * 0x9E3779B1 >> 7) & mask]
+            return base * (1.0 + relative * n) + absolute * n
 
         return read
 
     def _make_readers(self) -> dict[str, Callable[[], Value]]:
-        def counts() -> tuple[int, int]:
-            return self.segment.counts_at(self._now)
-
         def last_cycle() -> Value:
-            segment = self.segment
-            done = bisect.bisect_right(segment.cycle_ends, self._now)
+            segment = self._current
+            done = self._done
             if done >= 2:
                 return segment.cycle_ends[done - 1] - segment.cycle_ends[done - 2]
             if done == 1:
@@ -651,18 +677,20 @@ class MachineModel:
             "execution": execution,
             "controller_mode": lambda: _EXECUTION[self.state][1],
             "program": lambda: self.profile.programs[self.segment.program],
-            "part_count": lambda: counts()[0],
-            "reject_count": lambda: counts()[1],
-            "good_count": lambda: counts()[0] - counts()[1],
+            "part_count": lambda: self._parts,
+            "reject_count": lambda: self._rejects,
+            "good_count": lambda: self._parts - self._rejects,
             "cycle_time": last_cycle,
             "energy_kwh": energy,
             "alarm_code": alarm_code,
             "alarm_text": alarm_text,
         }
         for index, (name, level) in enumerate(self.profile.levels.items()):
-            readers[name] = self._level_reader(index, name, level)
+            readers[name] = self._analog_reader(index, self._key + index * 7_777_777, level.noise, 0.0)
+        offset = len(self.profile.levels)
         for index, (name, thermal) in enumerate(self.profile.thermals.items()):
-            readers[name] = self._thermal_reader(index, name, thermal)
+            key = self._key + (offset + index) * 7_777_777
+            readers[name] = self._analog_reader(offset + index, key, 0.0, thermal.noise)
         for name in self.profile.writable:
             readers[name] = self._setpoint_reader(name)
         return readers

@@ -31,7 +31,7 @@ _UNITS = {"s": 1, "m": 60, "min": 60, "h": 3600, "d": 86400, "w": 604800}
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = _parser()
-    argv = list(sys.argv[1:] if argv is None else argv)
+    argv = _join_relative_times(list(sys.argv[1:] if argv is None else argv))
     args = parser.parse_args(argv)
     if args.command is None:  # plain `linesight` runs the demo plant
         args = parser.parse_args([*argv, "run"])
@@ -45,6 +45,22 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         code = EXIT_OK
     return code
+
+
+def _join_relative_times(argv: list[str]) -> list[str]:
+    """``--from -8h`` as ``--from=-8h``: argparse would take ``-8h`` for an option and refuse."""
+    joined: list[str] = []
+    index = 0
+    while index < len(argv):
+        item = argv[index]
+        following = argv[index + 1] if index + 1 < len(argv) else None
+        if item in ("--from", "--to") and following is not None and _RELATIVE.match(following):
+            joined.append(f"{item}={following}")
+            index += 2
+            continue
+        joined.append(item)
+        index += 1
+    return joined
 
 
 def _parser() -> argparse.ArgumentParser:

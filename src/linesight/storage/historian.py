@@ -24,6 +24,7 @@ import numpy as np
 import numpy.typing as npt
 import platformdirs
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from linesight.domain.errors import HistorianError
 from linesight.domain.tags import Quality, Sample, TagSpec
@@ -386,33 +387,77 @@ class Historian:
         if not samples:
             return None
         with self._write_lock:
-            by_key = self._tags.by_key
-            unknown = {s[0] for s in samples}.difference(by_key)
-            if unknown:
-                self._upsert_tags([(key, *_split_key(key), "", "", "") for key in sorted(unknown)])
-                by_key = self._tags.by_key
-            table = _to_arrow(samples, by_key, self._next_seq)
-            cursor = self._cursor()
+            self._register_unknown({s[0] for s in samples})
+            return self._store(_to_arrow(samples, self._tags.by_key, self._next_seq))
+
+    def append_table(self, table: pa.Table) -> tuple[int, int] | None:
+        """The bulk path (imports, backfills, benchmarks): store an Arrow table in one transaction.
+
+        Columns: ``tag`` (string, ``machine.tag``), ``ts`` (timestamp[us] or int64 µs, UTC), ``value``
+        (float64) and optionally ``text`` (string) and ``quality`` (uint8; 0 good, 1 uncertain, 2 bad).
+        """
+        if table.num_rows == 0:
+            return None
+        missing = {"tag", "ts", "value"}.difference(table.column_names)
+        if missing:
+            raise HistorianError(
+                f"append_table needs the columns tag, ts and value; missing: {sorted(missing)}"
+            )
+        rows = table.num_rows
+        with self._write_lock:
+            tags = table.column("tag")
+            self._register_unknown(set(pc.unique(tags).to_pylist()))
+            known = pa.array(list(self._tags.by_key), type=pa.string())
+            ids = np.fromiter(self._tags.by_key.values(), dtype=np.int32, count=len(known))
+            positions = pc.index_in(tags, value_set=known).to_numpy(zero_copy_only=False)
+            text = table.column("text") if "text" in table.column_names else pa.nulls(rows, pa.string())
+            quality = (
+                table.column("quality")
+                if "quality" in table.column_names
+                else pa.array(np.zeros(rows, dtype=np.uint8))
+            )
+            batch = pa.Table.from_arrays(
+                [
+                    pa.array(np.arange(self._next_seq, self._next_seq + rows, dtype=np.int64)),
+                    pa.array(ids[positions], type=pa.int32()),
+                    table.column("ts").cast(pa.timestamp("us")),
+                    table.column("value").cast(pa.float64()),
+                    text.cast(pa.string()),
+                    quality.cast(pa.uint8()),
+                ],
+                schema=_BATCH_SCHEMA,
+            )
+            return self._store(batch)
+
+    def _register_unknown(self, keys: set[str]) -> None:
+        unknown = keys.difference(self._tags.by_key)
+        if unknown:
+            self._upsert_tags([(key, *_split_key(key), "", "", "") for key in sorted(unknown)])
+
+    def _store(self, batch: pa.Table) -> tuple[int, int]:
+        """Insert a batch with its sequence numbers and merge it into the rollups, in one transaction."""
+        count = batch.num_rows
+        cursor = self._cursor()
+        try:
+            cursor.execute("BEGIN")
+            cursor.register("batch", batch)
+            cursor.execute("INSERT INTO samples SELECT * FROM batch")
+            for resolution, name in ROLLUP_TABLES.items():
+                width = "1 minute" if resolution is Resolution.MINUTE else "1 hour"
+                cursor.execute(_MERGE.format(table=name, width=width, bad=int(Quality.BAD)))
+            cursor.execute("COMMIT")
+        except duckdb.Error as err:
             try:
-                cursor.execute("BEGIN")
-                cursor.register("batch", table)
-                cursor.execute("INSERT INTO samples SELECT * FROM batch")
-                for resolution, name in ROLLUP_TABLES.items():
-                    width = "1 minute" if resolution is Resolution.MINUTE else "1 hour"
-                    cursor.execute(_MERGE.format(table=name, width=width, bad=int(Quality.BAD)))
-                cursor.execute("COMMIT")
-            except duckdb.Error as err:
-                try:
-                    cursor.execute("ROLLBACK")
-                except duckdb.Error:
-                    log.debug("rollback after a failed append also failed", exc_info=True)
-                raise HistorianError(f"cannot write {len(samples)} samples to {self.path}: {err}") from err
-            finally:
-                cursor.unregister("batch")
-                cursor.close()
-            first = self._next_seq
-            self._next_seq += len(samples)
-            return first, self._next_seq - 1
+                cursor.execute("ROLLBACK")
+            except duckdb.Error:
+                log.debug("rollback after a failed append also failed", exc_info=True)
+            raise HistorianError(f"cannot write {count} samples to {self.path}: {err}") from err
+        finally:
+            cursor.unregister("batch")
+            cursor.close()
+        first = self._next_seq
+        self._next_seq += count
+        return first, self._next_seq - 1
 
     # ------------------------------------------------------------------ retention
 

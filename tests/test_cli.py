@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import signal
@@ -162,6 +163,18 @@ def test_a_headless_run_records_history_that_export_writes_out(tmp_path: Path) -
         assert historian.stats().raw_rows == stored
         units = {tag.key: tag.unit for tag in historian.tags()}
     assert units["press-1.pressure"] == "bar"
+
+
+@pytest.mark.slow
+def test_a_damaged_historian_stops_the_run_with_its_name_and_is_left_alone(tmp_path: Path) -> None:
+    plant = tmp_path / "plant.yaml"
+    plant.write_text(SMALL_PLANT)
+    db = tmp_path / "h.duckdb"
+    db.write_bytes(b"\x00garbage" * 1000)
+    result = linesight("run", "--headless", "--plant", str(plant), "--db", str(db), "--duration", "5")
+    assert result.returncode == 2
+    assert str(db) in result.stderr and "damaged" in result.stderr
+    assert db.read_bytes() == b"\x00garbage" * 1000
 
 
 def test_export_refuses_bad_times_and_unknown_tags_clearly(

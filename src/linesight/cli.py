@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
+import json
 import logging
+import os
 import re
 import signal
 import sys
@@ -85,6 +88,12 @@ def _parser() -> argparse.ArgumentParser:
     )
     run.add_argument(
         "--duration", type=float, default=None, help="stop after this many seconds (for tests and demos)"
+    )
+    run.add_argument(
+        "--health-file",
+        type=Path,
+        default=None,
+        help="keep a JSON file of every machine's health (state, last error, round trip, samples/s) current",
     )
     run.set_defaults(handler=_cmd_run)
 
@@ -174,14 +183,21 @@ def _cmd_run(args: argparse.Namespace) -> int:
         return EXIT_ERROR
     log.info("plant %s from %s; historian %s", plant.id, plant_path, db_path)
     try:
-        asyncio.run(_run_headless(plant, historian, args.status_interval, args.duration, sys.stdout))
+        asyncio.run(
+            _run_headless(plant, historian, args.status_interval, args.duration, sys.stdout, args.health_file)
+        )
     finally:
         historian.close()
     return EXIT_OK
 
 
 async def _run_headless(
-    plant: PlantConfig, historian: Historian, status_interval: float, duration: float | None, out: TextIO
+    plant: PlantConfig,
+    historian: Historian,
+    status_interval: float,
+    duration: float | None,
+    out: TextIO,
+    health_file: Path | None = None,
 ) -> None:
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
@@ -190,11 +206,17 @@ async def _run_headless(
     if duration is not None:
         loop.call_later(duration, stop.set)
     async with Engine(plant, historian=historian) as engine:
+        tasks = []
         if status_interval > 0:
-            status = asyncio.create_task(_status_loop(engine, status_interval, out))
+            tasks.append(asyncio.create_task(_status_loop(engine, status_interval, out)))
+        if health_file is not None:
+            tasks.append(asyncio.create_task(_health_loop(engine, max(status_interval, 1.0), health_file)))
         await stop.wait()
-        if status_interval > 0:
-            status.cancel()
+        for task in tasks:
+            task.cancel()
+        if health_file is not None:
+            with contextlib.suppress(OSError):  # the loop above already said why it cannot
+                _write_health(engine, health_file)
     if out.isatty():
         out.write("\n")
     writer = engine.stats().writer
@@ -229,6 +251,29 @@ async def _status_loop(engine: Engine, interval: float, out: TextIO) -> None:
         line = status_line(engine)
         out.write(f"\r{line}\x1b[K" if tty else f"{line}\n")
         out.flush()
+
+
+async def _health_loop(engine: Engine, interval: float, path: Path) -> None:
+    failing = False
+    while True:
+        try:
+            _write_health(engine, path)
+        except OSError as err:
+            if not failing:
+                log.warning("cannot write the health file %s: %s", path, err)
+            failing = True
+        else:
+            if failing:
+                log.info("health file %s written again", path)
+            failing = False
+        await asyncio.sleep(interval)
+
+
+def _write_health(engine: Engine, path: Path) -> None:
+    """Replace the file atomically, so that a reader never sees half a report."""
+    partial = path.with_name(f".{path.name}.partial")
+    partial.write_text(json.dumps(engine.report(), indent=2), encoding="utf-8")
+    os.replace(partial, path)
 
 
 # ---------------------------------------------------------------------- export

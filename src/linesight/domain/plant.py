@@ -188,7 +188,8 @@ class RetentionConfig(_Model):
 
 class HistorianConfig(_Model):
     path: str | None = None
-    flush_interval: Seconds = Field(default=1.0, gt=0.0, le=60.0)
+    # At least once a second: a crash loses at most this much collected data.
+    flush_interval: Seconds = Field(default=1.0, gt=0.0, le=1.0)
     retention: RetentionConfig = Field(default_factory=RetentionConfig)
 
 

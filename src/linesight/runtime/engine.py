@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import logging
 import sys
 import time
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from types import TracebackType
 from typing import Any, Protocol
 
@@ -49,6 +51,20 @@ class EngineStats:
     samples_per_s: float
     samples_total: int
     writer: WriterStats | None
+
+
+def _iso(seconds: float | None) -> str | None:
+    return (
+        None if seconds is None else datetime.fromtimestamp(seconds, UTC).isoformat(timespec="milliseconds")
+    )
+
+
+def _health_dict(health: MachineHealth) -> dict[str, Any]:
+    found = dataclasses.asdict(health)
+    found["tag_errors"] = dict(health.tag_errors)
+    for key in ("last_error_at", "last_success_at", "next_retry_at"):
+        found[key] = _iso(found[key])
+    return found
 
 
 class Engine:
@@ -212,6 +228,19 @@ class Engine:
 
     def driver(self, machine_id: str) -> Driver:
         return self._coordinators[machine_id].driver
+
+    def report(self) -> dict[str, Any]:
+        """Health of every machine and of the historian writer as plain JSON-ready data."""
+        stats = self.stats()
+        return {
+            "plant": self.plant.id,
+            "time": _iso(self._clock()),
+            "machines_online": stats.online,
+            "machines": [_health_dict(item) for item in self.health()],
+            "samples_per_s": round(stats.samples_per_s, 1),
+            "samples_total": stats.samples_total,
+            "historian": None if stats.writer is None else dataclasses.asdict(stats.writer),
+        }
 
     def stats(self) -> EngineStats:
         health = self.health()

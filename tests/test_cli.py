@@ -124,20 +124,17 @@ def test_a_headless_run_records_history_that_export_writes_out(tmp_path: Path) -
     plant = tmp_path / "plant.yaml"
     plant.write_text(SMALL_PLANT)
     db = tmp_path / "h.duckdb"
-    result = linesight(
-        "run",
-        "--headless",
-        "--plant",
-        str(plant),
-        "--db",
-        str(db),
-        "--duration",
-        "3",
-        "--status-interval",
-        "1",
-    )
+    health = tmp_path / "health.json"
+    run = ["run", "--headless", "--plant", str(plant), "--db", str(db), "--duration", "3"]
+    result = linesight(*run, "--status-interval", "1", "--health-file", str(health))
     assert result.returncode == 0, result.stderr
     assert "machines 2/2 online" in result.stdout
+    report = json.loads(health.read_text())
+    machines = {item["machine"]: item for item in report["machines"]}
+    assert set(machines) == {"press-1", "cnc-1"}
+    assert machines["press-1"]["state"] == "stopped"  # written once more after the clean stop
+    assert machines["press-1"]["polls"] > 10 and machines["press-1"]["round_trip_ms"] is not None
+    assert report["historian"]["stored"] > 0
     stored = int(re.search(r"stopped: (\d+) samples stored", result.stdout).group(1))  # type: ignore[union-attr]
     assert stored > 40
     out = tmp_path / "out.parquet"

@@ -180,3 +180,27 @@ def test_negative_deadband_and_zero_cycle_time_are_refused() -> None:
         "sites[0].lines[0].machines[0].tags[0].deadband",
         "sites[0].lines[0].machines[0].oee.ideal_cycle_time",
     }
+
+
+def test_a_break_outside_its_shift_is_refused_with_both_times() -> None:
+    (issue,) = _error(
+        GOOD.replace("{start: 09:00, duration: 15m}", "{name: lunch, start: 14:20, duration: 30m}")
+    ).issues
+    assert issue.field == "calendars.day.shifts[0]"
+    assert "break 'lunch' at 14:20 for 30 min does not fit in shift A (06:00-14:30)" in issue.message
+
+
+def test_a_night_shift_may_hold_a_break_after_midnight() -> None:
+    text = GOOD.replace("start: 06:00\n        end: 14:30", "start: 22:00\n        end: 06:00").replace(
+        "{start: 09:00, duration: 15m}", "{start: 02:00, duration: 30m}"
+    )
+    shift = parse_plant(text, "plant.yaml").calendars["day"].shifts[0]
+    assert shift.length == 8 * 3600
+
+
+def test_an_unknown_time_zone_is_refused_with_examples() -> None:
+    text = GOOD.replace(
+        "    calendar: day\n    lines:", "    calendar: day\n    timezone: America/Sao_Paolo\n    lines:"
+    )
+    (issue,) = _error(text).issues
+    assert issue.field == "sites[0].timezone" and "unknown time zone 'America/Sao_Paolo'" in issue.message

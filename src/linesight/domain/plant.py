@@ -6,14 +6,17 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, time
 from typing import Annotated, Any, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import (
+    AfterValidator,
     BaseModel,
     BeforeValidator,
     ConfigDict,
     Field,
     TypeAdapter,
     ValidationError,
+    model_validator,
 )
 
 from linesight.domain.errors import ConfigError
@@ -150,6 +153,27 @@ class Shift(_Model):
     days: list[Weekday] = Field(default_factory=lambda: list(WEEKDAYS[:5]))
     breaks: list[Break] = Field(default_factory=list)
 
+    @property
+    def length(self) -> float:
+        """Seconds from start to end; an end at or before the start is on the next day."""
+        span = _seconds_of_day(self.end) - _seconds_of_day(self.start)
+        return span if span > 0 else span + 86400.0
+
+    @model_validator(mode="after")
+    def _breaks_inside(self) -> Shift:
+        for item in self.breaks:
+            offset = (_seconds_of_day(item.start) - _seconds_of_day(self.start)) % 86400.0
+            if offset + item.duration > self.length:
+                raise ValueError(
+                    f"break '{item.name}' at {item.start:%H:%M} for {item.duration / 60:g} min does not fit "
+                    f"in shift {self.name} ({self.start:%H:%M}-{self.end:%H:%M})"
+                )
+        return self
+
+
+def _seconds_of_day(moment: time) -> float:
+    return moment.hour * 3600.0 + moment.minute * 60.0 + moment.second
+
 
 class PlannedStop(_Model):
     name: Annotated[str, Field(min_length=1)]
@@ -172,10 +196,21 @@ class LineConfig(_Model):
     machines: list[MachineConfig] = Field(min_length=1)
 
 
+def _time_zone(name: str) -> str:
+    try:
+        ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ValueError(
+            f"unknown time zone '{name}': use an IANA name such as America/Sao_Paulo, Europe/Berlin or UTC"
+        ) from None
+    return name
+
+
 class SiteConfig(_Model):
     id: Name
     name: str = ""
-    timezone: str = "UTC"
+    # Shifts are in the site's local time; every stored time is UTC.
+    timezone: Annotated[str, AfterValidator(_time_zone)] = "UTC"
     calendar: Name | None = None
     lines: list[LineConfig] = Field(min_length=1)
 

@@ -214,9 +214,10 @@ async def _run_headless(
         await stop.wait()
         for task in tasks:
             task.cancel()
-        if health_file is not None:
-            with contextlib.suppress(OSError):  # the loop above already said why it cannot
-                _write_health(engine, health_file)
+    if health_file is not None:
+        # Once more after the stop, so that the file does not claim machines are still online.
+        with contextlib.suppress(OSError):  # the loop already said why it cannot be written
+            _write_health(engine, health_file)
     if out.isatty():
         out.write("\n")
     writer = engine.stats().writer

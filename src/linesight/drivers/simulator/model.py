@@ -89,6 +89,7 @@ class Level:
     per_program: bool = False  # the running target depends on the active program
     only_cutting: bool = False  # zero during the load/unload part of each cycle
     wear: float = 0.0  # relative growth from a fresh tool to the end of its life
+    per_cycle: bool = False  # ``running`` is a share of the ideal rate in cycles per minute
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -240,7 +241,7 @@ PROFILES: dict[str, Profile] = {
         transitions=_COMMON_TRANSITIONS,
         power_kw={_S.RUNNING: 35.0, _S.IDLE: 9.0, _S.STOPPED: 6.0, _S.SETUP: 7.0, _S.PLANNED_STOP: 2.0},
         levels={
-            "stroke_rate": Level(running=20.0, noise=0.01, per_program=True),
+            "stroke_rate": Level(running=0.92, noise=0.01, per_cycle=True),
             "tonnage": Level(running=172.0, noise=0.02, per_program=True),
             "hydraulic_pressure": Level(
                 running=185.0, other={_S.IDLE: 60.0, _S.SETUP: 40.0, _S.STOPPED: 15.0}, noise=0.01
@@ -284,7 +285,7 @@ PROFILES: dict[str, Profile] = {
         transitions=_COMMON_TRANSITIONS,
         power_kw={_S.RUNNING: 12.0, _S.IDLE: 7.5, _S.STOPPED: 6.5, _S.SETUP: 5.0, _S.PLANNED_STOP: 1.0},
         levels={
-            "line_speed": Level(running=110.0, noise=0.015, per_program=True),
+            "line_speed": Level(running=0.9, noise=0.015, per_cycle=True),
             "film_tension": Level(running=118.0, other={_S.IDLE: 35.0, _S.STOPPED: 20.0}, noise=0.03),
         },
         thermals={
@@ -614,6 +615,8 @@ class MachineModel:
         for index, (name, spec) in enumerate(self.profile.levels.items()):
             if running and (cutting or not spec.only_cutting):
                 target = spec.running * (self._program_factor[segment.program] if spec.per_program else 1.0)
+                if spec.per_cycle:
+                    target *= 60.0 / self.ideal_cycle_s
                 if name == "feed_rate":
                     target *= self._writes.get("feed_override", 100.0) / 100.0
                 if spec.wear:

@@ -12,9 +12,10 @@ import math
 import random
 import time
 import zlib
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from types import MappingProxyType
+from typing import TypeVar
 
 from linesight.domain.errors import BadAddress, DeviceTimeout, DriverError
 from linesight.domain.plant import MachineConfig
@@ -25,6 +26,9 @@ from linesight.runtime.bus import BatchSink
 from linesight.runtime.health import ConnectionState, MachineHealth, RateMeter
 
 log = logging.getLogger(__name__)
+
+
+T = TypeVar("T")
 
 
 class _ConnectionLost(Exception):
@@ -147,22 +151,31 @@ class Coordinator:
     async def _connect(self) -> None:
         if self._state is not ConnectionState.UNAVAILABLE:
             self._state = ConnectionState.CONNECTING
+        await self._request("connect", "no connection", self.driver.connect())
+
+    async def _request(self, action: str, silence: str, call: Awaitable[T]) -> T:
+        """One request to the device within the timeout; every failure but a refused address means
+        the connection is lost (``BadAddress`` on a read is the caller's to handle)."""
         try:
+            # asyncio.timeout, not wait_for: on Python 3.11 wait_for can swallow a cancellation that
+            # arrives as the request completes, and the coordinator would then never stop.
             async with asyncio.timeout(self._timeout):
-                await self.driver.connect()
+                return await call
         except TimeoutError:
             raise _ConnectionLost(
-                DeviceTimeout(f"{self.machine_id}: no connection within {self._timeout:g} s")
+                DeviceTimeout(f"{self.machine_id}: {silence} within {self._timeout:g} s")
             ) from None
+        except BadAddress as err:
+            if action == "read":
+                raise
+            raise _ConnectionLost(err) from err
         except DriverError as err:
             raise _ConnectionLost(err) from err
         except Exception as err:
             # A driver bug must not kill the coordinator: report it like a failure, with its traceback.
-            log.exception(
-                "driver %s of machine %s failed while connecting", self.driver_name, self.machine_id
-            )
+            log.exception("driver %s of machine %s failed on %s", self.driver_name, self.machine_id, action)
             raise _ConnectionLost(
-                DriverError(f"{self.machine_id}: driver error on connect: {err!r}")
+                DriverError(f"{self.machine_id}: driver error on {action}: {err!r}")
             ) from err
 
     async def _close_driver(self) -> None:
@@ -204,14 +217,7 @@ class Coordinator:
         while wanted:
             started = loop.time()
             try:
-                # asyncio.timeout, not wait_for: on Python 3.11 wait_for can swallow a cancellation that
-                # arrives as the read completes, and the coordinator would then never stop.
-                async with asyncio.timeout(self._timeout):
-                    raw = await self.driver.read(wanted)
-            except TimeoutError:
-                raise _ConnectionLost(
-                    DeviceTimeout(f"{self.machine_id}: no answer within {self._timeout:g} s")
-                ) from None
+                raw = await self._request("read", "no answer", self.driver.read(wanted))
             except BadAddress as err:
                 refused = [tag for tag in wanted if tag.key in err.tags or tag.name in err.tags]
                 if not refused:
@@ -219,15 +225,6 @@ class Coordinator:
                 self._quarantine_tags(refused, str(err))
                 wanted = [tag for tag in wanted if tag not in refused]
                 continue
-            except DriverError as err:
-                raise _ConnectionLost(err) from err
-            except Exception as err:
-                log.exception(
-                    "driver %s of machine %s failed while reading", self.driver_name, self.machine_id
-                )
-                raise _ConnectionLost(
-                    DriverError(f"{self.machine_id}: driver error on read: {err!r}")
-                ) from err
             self._on_success(loop.time() - started, wanted)
             batch = raw if self._plain else self._engineering(raw)
             self._rate.add(self._clock(), len(batch))

@@ -18,6 +18,7 @@ import time
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pyarrow as pa
@@ -112,8 +113,11 @@ def build(path: Path, days: int, names: list[str], memory_limit: str | None, see
     print(f"build: {rows:,} rows in {elapsed:.1f} s ({rows / elapsed / 1e6:.2f}M rows/s)")
 
 
-def _options(memory_limit: str | None) -> dict[str, str]:
-    return {} if memory_limit is None else {"memory_limit": memory_limit}
+def _options(memory_limit: str | None, threads: int | None = None) -> dict[str, Any]:
+    options: dict[str, Any] = {} if memory_limit is None else {"memory_limit": memory_limit}
+    if threads is not None:
+        options["threads"] = threads
+    return options
 
 
 def duration(seconds: float) -> str:
@@ -167,7 +171,7 @@ def run(path: Path, args: argparse.Namespace) -> None:
     else:
         print(f"building {path}: {args.days} days x {len(names)} tags at 1 Hz")
         build(path, args.days, names, args.memory_limit, args.seed)
-    with Historian(path, **_options(args.memory_limit)) as historian:
+    with Historian(path, **_options(args.memory_limit, args.threads)) as historian:
         stats = historian.stats()
         if stats.raw_rows != expected or sorted(t.key for t in historian.tags()) != sorted(names):
             raise SystemExit(
@@ -176,7 +180,8 @@ def run(path: Path, args: argparse.Namespace) -> None:
             )
         print(
             f"db: {stats.file_bytes / 2**30:.2f} GiB  raw {stats.raw_rows:,}  1m {stats.minute_rows:,}  "
-            f"1h {stats.hour_rows:,}  memory_limit {args.memory_limit or 'default (Historian)'}"
+            f"1h {stats.hour_rows:,}  memory_limit {args.memory_limit or 'default'}  "
+            f"threads {args.threads or 'default'}"
         )
         rng = random.Random(args.seed)
         cases: list[Case] = []
@@ -216,6 +221,9 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=50, help="timed queries per window and tag count")
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--memory-limit", help="DuckDB memory_limit (default: the Historian's own)")
+    parser.add_argument(
+        "--threads", type=int, help="DuckDB threads for the queries (default: the Historian's)"
+    )
     args = parser.parse_args()
     if args.db is not None:
         run(args.db, args)

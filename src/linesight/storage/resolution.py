@@ -7,6 +7,8 @@ from dataclasses import dataclass
 from enum import StrEnum
 
 US_PER_S = 1_000_000
+MINUTE_US = 60 * US_PER_S
+HOUR_US = 3600 * US_PER_S
 
 
 class Resolution(StrEnum):
@@ -33,7 +35,12 @@ def plan_query(
     raw_from_us: int | None = None,
     minute_from_us: int | None = None,
 ) -> Plan:
-    """The finest resolution whose aligned buckets over [start, end) number at most ``max_points``.
+    """The resolution and bucket width for a trend of at most ``max_points`` buckets over [start, end).
+
+    The finer resolution is used only when the next coarser one would give fewer than half of
+    ``max_points`` buckets: a screen gains little from 2,000 raw buckets over 1,440 one-minute ones,
+    and rollups answer several times faster (bench/query.py: a 24 h window went from 66 to 17 ms).
+    Every bucket keeps its min and max, so no spike is lost either way.
 
     Buckets align to multiples of their width, so a window can touch one more bucket than
     ``window / width``; the width is chosen for ``max_points - 1`` so that the answer never exceeds
@@ -44,13 +51,19 @@ def plan_query(
         raise ValueError("max_points must be at least 2")
     if end_us <= start_us:
         raise ValueError("the end of a trend window must be after its start")
-    needed = math.ceil((end_us - start_us) / (max_points - 1))
-    finer = (
-        (Resolution.RAW, 1, raw_from_us, 60 * US_PER_S),
-        (Resolution.MINUTE, 60 * US_PER_S, minute_from_us, 3600 * US_PER_S),
+    window = end_us - start_us
+    needed = math.ceil(window / (max_points - 1))
+    levels = (
+        (Resolution.RAW, 1, raw_from_us),
+        (Resolution.MINUTE, MINUTE_US, minute_from_us),
+        (Resolution.HOUR, HOUR_US, None),
     )
-    for resolution, unit, available_from, coarser_unit in finer:
-        if needed <= coarser_unit and (available_from is None or start_us >= available_from):
-            return Plan(resolution=resolution, bucket_us=max(unit, math.ceil(needed / unit) * unit))
-    hour = 3600 * US_PER_S
-    return Plan(resolution=Resolution.HOUR, bucket_us=max(hour, math.ceil(needed / hour) * hour))
+    for index, (resolution, unit, available_from) in enumerate(levels):
+        if available_from is not None and start_us < available_from:
+            continue  # retention already removed these rows
+        if index + 1 < len(levels):
+            coarser = levels[index + 1][1]
+            if needed > coarser or window / coarser >= max_points / 2:
+                continue  # the coarser resolution answers as well
+        return Plan(resolution=resolution, bucket_us=max(unit, math.ceil(needed / unit) * unit))
+    raise AssertionError("the hour rollups are always a resolution")  # pragma: no cover

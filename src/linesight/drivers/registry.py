@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import importlib
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from functools import cache
 from typing import Any
 
@@ -13,31 +13,48 @@ from linesight.drivers.base import DriverFactory
 
 Location = tuple[str | int, ...]
 
-# Driver name → module exposing FACTORY; imported on first use so that a plant without S7
-# machines never loads the S7 library.
+# Driver name → module exposing FACTORY. A module is imported the first time a plant names its driver,
+# so that a plant without S7 machines never loads the S7 library.
 _MODULES = {
     "simulator": "linesight.drivers.simulator",
+    "modbus": "linesight.drivers.modbus",
 }
 
 
 @cache
-def factories() -> Mapping[str, DriverFactory]:
-    found: dict[str, DriverFactory] = {}
-    for name, module in _MODULES.items():
-        factory: DriverFactory = importlib.import_module(module).FACTORY
-        found[name] = factory
+def factory(name: str) -> DriverFactory:
+    """The factory of one driver; KeyError for a name no driver has."""
+    found: DriverFactory = importlib.import_module(_MODULES[name]).FACTORY
     return found
+
+
+class _Factories(Mapping[str, DriverFactory]):
+    """Every known driver, each imported only when it is looked up."""
+
+    def __getitem__(self, name: str) -> DriverFactory:
+        return factory(name)
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(_MODULES)
+
+    def __len__(self) -> int:
+        return len(_MODULES)
+
+
+def factories() -> Mapping[str, DriverFactory]:
+    return _Factories()
 
 
 def validators(chosen: Mapping[str, DriverFactory] | None = None) -> dict[str, ConnectionValidator]:
     """Per driver name, a check of a machine's connection block and tag addresses for the plant loader."""
+    known = chosen if chosen is not None else factories()
 
-    def bind(factory: DriverFactory) -> ConnectionValidator:
+    def bind(name: str) -> ConnectionValidator:
         def check(
             _machine_id: str, connection: Mapping[str, Any], tags: Sequence[TagSpec]
         ) -> list[tuple[Location, str]]:
-            return list(factory.validate(connection, tags))
+            return list(known[name].validate(connection, tags))
 
         return check
 
-    return {name: bind(factory) for name, factory in (chosen or factories()).items()}
+    return {name: bind(name) for name in known}

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from typing import Any, Protocol, runtime_checkable
 
 from linesight.domain.tags import Sample, TagSpec, TagValue
@@ -29,9 +29,29 @@ class Driver(Protocol):
 
 @runtime_checkable
 class PushDriver(Driver, Protocol):
-    """A driver whose device pushes changes (OPC UA subscriptions, MTConnect streams)."""
+    """A driver whose device pushes changes (OPC UA subscriptions, MTConnect streams).
 
-    def subscribe(self, tags: Sequence[TagSpec], sink: SampleSink) -> Callable[[], None]: ...
+    After each connect the runtime asks which tags are pushed, subscribes them, polls the others,
+    and calls ``check`` at the machine's poll interval: it raises a ``DriverError`` once the
+    connection or the subscription is gone, and the runtime then reconnects and subscribes again.
+    ``subscribe`` returns the function that ends the subscription and the tags the device refused
+    (key → reason): the runtime marks those bad and polls them, so that they are retried.
+    """
+
+    def pushes(self, tag: TagSpec) -> bool: ...
+
+    async def subscribe(
+        self, tags: Sequence[TagSpec], sink: SampleSink
+    ) -> tuple[Callable[[], Awaitable[None]], Mapping[str, str]]: ...
+
+    async def check(self) -> None: ...
+
+
+class DriverCounters(Protocol):
+    """Counters a driver may keep for the health screen (read with getattr; all optional)."""
+
+    requests: int  # requests sent to the device
+    dropped: int  # notifications the device or the client had to drop
 
 
 class DriverFactory(Protocol):

@@ -18,6 +18,7 @@ Location = tuple[str | int, ...]
 _MODULES = {
     "simulator": "linesight.drivers.simulator",
     "modbus": "linesight.drivers.modbus",
+    "opcua": "linesight.drivers.opcua",
 }
 
 

@@ -20,7 +20,7 @@ from typing import TypeVar
 from linesight.domain.errors import BadAddress, DeviceTimeout, DriverError
 from linesight.domain.plant import MachineConfig
 from linesight.domain.tags import Quality, Sample, TagSpec, outside_deadband
-from linesight.drivers.base import Driver
+from linesight.drivers.base import Driver, PushDriver
 from linesight.runtime.backoff import Backoff
 from linesight.runtime.bus import BatchSink
 from linesight.runtime.health import ConnectionState, MachineHealth, RateMeter
@@ -42,6 +42,7 @@ class _PollGroup:
     interval: float
     tags: list[TagSpec]
     next_due: float = 0.0
+    check: bool = False  # no tags: ask a push driver whether its connection and subscription live
 
 
 @dataclass(kw_only=True)
@@ -76,7 +77,12 @@ class Coordinator:
         self._by_key = {spec.key: spec for spec in self._specs}
         self._plain = not any(spec.scaled or spec.deadband > 0 for spec in self._specs)
         self._last_kept: dict[str, Sample] = {}
+        self._poll_interval = machine.poll_interval
+        self._push = isinstance(driver, PushDriver)
         self._groups = self._make_groups(self._specs)
+        self._unsubscribe: Callable[[], Awaitable[None]] | None = None
+        self._requests = RateMeter()
+        self._requests_seen = 0
         self._quarantine: dict[str, _Quarantine] = {}
         self._unknown_logged: set[str] = set()
         # Health, read by other threads through health() snapshots.
@@ -94,12 +100,21 @@ class Coordinator:
         self._rate = RateMeter()
         self._failures_in_a_row = 0
 
-    @staticmethod
-    def _make_groups(specs: Sequence[TagSpec]) -> list[_PollGroup]:
+    def _make_groups(self, specs: Sequence[TagSpec]) -> list[_PollGroup]:
+        """Polled tags grouped by rate, and, when a push driver has subscribed tags, its check."""
         by_interval: dict[float, list[TagSpec]] = {}
         for spec in specs:
             by_interval.setdefault(spec.poll_interval, []).append(spec)
-        return [_PollGroup(interval=interval, tags=tags) for interval, tags in sorted(by_interval.items())]
+        groups = [_PollGroup(interval=interval, tags=tags) for interval, tags in sorted(by_interval.items())]
+        if len(specs) < len(self._specs) or not specs:
+            groups.append(_PollGroup(interval=self._poll_interval, tags=[], check=True))
+        return groups
+
+    def _pushed(self) -> list[TagSpec]:
+        driver = self.driver
+        if not isinstance(driver, PushDriver):
+            return []
+        return [spec for spec in self._specs if driver.pushes(spec)]
 
     # ------------------------------------------------------------------ health
 
@@ -120,6 +135,8 @@ class Coordinator:
             reconnects=self._reconnects,
             next_retry_at=self._next_retry_at,
             tag_errors=MappingProxyType({key: q.error for key, q in self._quarantine.items()}),
+            requests_per_s=self._requests.rate(self._clock()),
+            dropped=int(getattr(self.driver, "dropped", 0)),
         )
 
     # ------------------------------------------------------------------ life cycle
@@ -131,6 +148,7 @@ class Coordinator:
             while True:
                 try:
                     await self._connect()
+                    await self._subscribe()
                     await self._poll_forever()
                 except _ConnectionLost as lost:
                     attempt = 0 if self._state is ConnectionState.ONLINE else attempt
@@ -178,7 +196,46 @@ class Coordinator:
                 DriverError(f"{self.machine_id}: driver error on {action}: {err!r}")
             ) from err
 
+    async def _subscribe(self) -> None:
+        """Subscribe the tags the device pushes; poll the rest (done on every (re)connect)."""
+        pushed = self._pushed()
+        if not pushed:
+            return
+        driver = self.driver
+        assert isinstance(driver, PushDriver)
+        started = asyncio.get_running_loop().time()
+        unsubscribe, refused = await self._request(
+            "subscribe", "no subscription", driver.subscribe(pushed, self._pushed_in)
+        )
+        self._unsubscribe = unsubscribe
+        self._on_success(
+            asyncio.get_running_loop().time() - started, [t for t in pushed if t.key not in refused]
+        )
+        # Refused tags are polled instead, from quarantine, so that they are retried on their schedule.
+        for tag in pushed:
+            if tag.key in refused:
+                self._quarantine_tags([tag], refused[tag.key])
+        self._groups = self._make_groups(
+            [spec for spec in self._specs if spec not in pushed or spec.key in refused]
+        )
+
+    def _pushed_in(self, batch: Sequence[Sample]) -> None:
+        """Samples a push driver delivers: scaled and filtered like polled ones."""
+        if not batch:
+            return
+        out = batch if self._plain else self._engineering(batch)
+        self._last_success_at = self._clock()
+        self._rate.add(self._last_success_at, len(out))
+        self._publish(out)
+
     async def _close_driver(self) -> None:
+        unsubscribe, self._unsubscribe = self._unsubscribe, None
+        if unsubscribe is not None:
+            try:
+                async with asyncio.timeout(self._timeout):
+                    await unsubscribe()
+            except (DriverError, TimeoutError) as err:
+                log.debug("ending the subscription of %s failed: %s", self.machine_id, err)
         try:
             async with asyncio.timeout(self._timeout):
                 await self.driver.close()
@@ -208,7 +265,18 @@ class Coordinator:
                     missed = math.floor((now - group.next_due) / group.interval) + 1
                     group.next_due += missed * group.interval
                     self._overruns += missed
-            await self._poll(due[0].tags if len(due) == 1 else [tag for group in due for tag in group.tags])
+            if any(group.check for group in due):
+                await self._check()
+            tags = [tag for group in due for tag in group.tags]
+            if tags:
+                await self._poll(tags)
+
+    async def _check(self) -> None:
+        driver = self.driver
+        assert isinstance(driver, PushDriver)
+        started = asyncio.get_running_loop().time()
+        await self._request("check", "no answer", driver.check())
+        self._on_success(asyncio.get_running_loop().time() - started, ())
 
     async def _poll(self, tags: list[TagSpec]) -> None:
         loop = asyncio.get_running_loop()
@@ -263,6 +331,10 @@ class Coordinator:
         self._rtt_avg_ms = rtt_ms if self._rtt_avg_ms is None else 0.9 * self._rtt_avg_ms + 0.1 * rtt_ms
         self._polls += 1
         self._last_success_at = now
+        requests = getattr(self.driver, "requests", None)
+        if isinstance(requests, int) and requests > self._requests_seen:
+            self._requests.add(now, requests - self._requests_seen)
+            self._requests_seen = requests
         for tag in read:
             if self._quarantine and self._quarantine.pop(tag.key, None) is not None:
                 log.info("machine %s tag %s readable again", self.machine_id, tag.name)

@@ -33,6 +33,8 @@ class MachineHealth:
     reconnects: int = 0
     next_retry_at: float | None = None
     tag_errors: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}))
+    requests_per_s: float = 0.0  # requests to the device, where its driver counts them
+    dropped: int = 0  # notifications lost between device and runtime (push drivers)
 
 
 class RateMeter:

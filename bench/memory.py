@@ -1,9 +1,11 @@
 """Resident memory (RSS) of the headless edge agent on a large plant, measured on the real process.
 
 50 machines x 100 tags at 1 Hz (5,000 samples/s) are written to a plant file and run with
-``linesight run --headless`` as a subprocess, whose RSS is sampled every few seconds. The live cache
-keeps a ring of 1024 points per tag whose pages are committed as they are written, so memory grows
-until every ring is full (~17 minutes at 1 Hz): the default run lasts 20 minutes.
+``linesight run --headless`` as a subprocess, whose RSS is sampled every few seconds. Memory grows
+while the live cache fills its ring of 600 points per tag (10 minutes at 1 Hz) and while DuckDB's
+buffer pool keeps the blocks it writes (up to the historian's memory_limit, 64 MB by default): the
+default run lasts 20 minutes, and the last minute's growth is printed to show whether it has levelled
+off.
 
 Target: RSS <= 300 MB. Run: .venv/bin/python bench/memory.py [--minutes M --machines N --tags T --hz F]
 """

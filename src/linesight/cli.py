@@ -161,6 +161,7 @@ def _open_historian(plant: PlantConfig, path: Path) -> Historian:
         retention=RetentionPolicy(
             raw=span(retention.raw), minute=span(retention.minute), hour=span(retention.hour)
         ),
+        memory_limit=plant.historian.memory_limit,
     )
     historian.open()
     return historian

@@ -204,3 +204,10 @@ def test_an_unknown_time_zone_is_refused_with_examples() -> None:
     )
     (issue,) = _error(text).issues
     assert issue.field == "sites[0].timezone" and "unknown time zone 'America/Sao_Paolo'" in issue.message
+
+
+def test_a_historian_memory_limit_must_be_a_size() -> None:
+    text = GOOD.replace("sites:\n", "historian: {memory_limit: lots}\nsites:\n", 1)
+    (issue,) = _error(text).issues
+    assert issue.field == "historian.memory_limit" and "such as 64MB" in issue.message
+    assert parse_plant(text.replace("lots", "128MB"), "plant.yaml").historian.memory_limit == "128MB"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, time
@@ -221,11 +222,22 @@ class RetentionConfig(_Model):
     hour: Seconds | None = None
 
 
+_MEMORY_SIZE = re.compile(r"^\s*\d+(\.\d+)?\s*(KB|MB|GB|KiB|MiB|GiB)\s*$")
+
+
+def _memory_size(value: str) -> str:
+    if not _MEMORY_SIZE.match(value):
+        raise ValueError(f"expected a size such as 64MB, 512MB or 1GB, got {value!r}")
+    return value.strip()
+
+
 class HistorianConfig(_Model):
     path: str | None = None
     # At least once a second: a crash loses at most this much collected data.
     flush_interval: Seconds = Field(default=1.0, gt=0.0, le=1.0)
     retention: RetentionConfig = Field(default_factory=RetentionConfig)
+    # DuckDB's cache; more makes long trend queries faster, less suits small edge boxes.
+    memory_limit: Annotated[str, AfterValidator(_memory_size)] = "64MB"
 
 
 class PlantConfig(_Model):

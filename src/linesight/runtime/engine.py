@@ -23,7 +23,7 @@ from linesight.runtime.backoff import Backoff
 from linesight.runtime.bus import SampleBus
 from linesight.runtime.coordinator import Coordinator
 from linesight.runtime.health import ConnectionState, MachineHealth, RateMeter
-from linesight.runtime.live import LiveCache
+from linesight.runtime.live import RING_POINTS, LiveCache
 from linesight.runtime.writer import HistorianWriter, SampleStore, WriterStats
 
 log = logging.getLogger(__name__)
@@ -79,13 +79,13 @@ class Engine:
         factories: Mapping[str, DriverFactory] | None = None,
         backoff: Backoff | None = None,
         flush_interval: float | None = None,
-        ring_capacity: int = 1024,
+        ring_capacity: int = RING_POINTS,
         clock: Callable[[], float] = time.time,
         switch_interval: float | None = GIL_SWITCH_INTERVAL_S,
     ) -> None:
         self.plant = plant
         self.bus = SampleBus()
-        self.live = LiveCache(ring_capacity=ring_capacity)
+        self.live = LiveCache(ring_capacity=ring_capacity, expected_tags=len(plant.tag_specs()))
         self._historian = historian
         self._factories = registry.factories() if factories is None else factories
         self._backoff = backoff or Backoff()

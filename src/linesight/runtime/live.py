@@ -28,6 +28,9 @@ IntArray = npt.NDArray[np.int64]
 _Cell = TypeVar("_Cell", np.int64, np.float64)
 _NAN = math.nan
 _NEVER = np.iinfo(np.int64).min
+# Points kept per tag: 10 minutes at 1 Hz. Memory is tags x points x 16 bytes (48 MB for 5,000 tags);
+# longer live windows come from the historian.
+RING_POINTS = 600
 
 
 def _ring_value(value: TagValue) -> float:
@@ -40,7 +43,8 @@ def _ring_value(value: TagValue) -> float:
 class LiveCache:
     """Thread-safe: the runtime writes batches, any thread reads immutable snapshots and array copies."""
 
-    def __init__(self, ring_capacity: int = 1024) -> None:
+    def __init__(self, ring_capacity: int = RING_POINTS, expected_tags: int = 0) -> None:
+        """``expected_tags`` sizes the arrays up front: growing them later copies every ring."""
         if ring_capacity < 2:
             raise ValueError("a live ring needs room for at least 2 points")
         self._capacity = ring_capacity
@@ -53,13 +57,17 @@ class LiveCache:
         self._head: IntArray = np.zeros(0, dtype=np.int64)  # next write position per tag
         self._count: IntArray = np.zeros(0, dtype=np.int64)
         self._version = 0
+        if expected_tags:
+            self._reserve(expected_tags)
 
     def _add_tags(self, keys: Sequence[str]) -> None:
         new = [key for key in dict.fromkeys(keys) if key not in self._index]
         for key in new:
             self._index[key] = len(self._latest)
             self._latest.append(None)
-        columns = len(self._latest)
+        self._reserve(len(self._latest))
+
+    def _reserve(self, columns: int) -> None:
         if columns > self._ts.shape[1]:
             # Grow by doubling; np.zeros pages are only committed when first written.
             allocated = max(columns, 2 * self._ts.shape[1], 64)

@@ -18,6 +18,7 @@ Location = tuple[str | int, ...]
 _MODULES = {
     "simulator": "linesight.drivers.simulator",
     "modbus": "linesight.drivers.modbus",
+    "s7": "linesight.drivers.s7",
     "opcua": "linesight.drivers.opcua",
 }
 

@@ -20,6 +20,7 @@ _MODULES = {
     "modbus": "linesight.drivers.modbus",
     "s7": "linesight.drivers.s7",
     "opcua": "linesight.drivers.opcua",
+    "mtconnect": "linesight.drivers.mtconnect",
 }
 
 

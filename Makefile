@@ -10,8 +10,9 @@ SYSTEM_PACKAGES := python3-venv python3-dev libegl1 libgl1 libxkbcommon0 libfont
 
 .PHONY: run test lint typecheck contracts unit bench system-packages clean
 
+# The demo: a virtual plant speaking Modbus TCP, OPC UA, S7 and MTConnect on this computer, read by the real drivers.
 run: $(STAMP)
-	$(BIN)/linesight run --plant src/linesight/resources/demo_plant.yaml
+	$(BIN)/linesight demo
 
 test: $(STAMP)
 	$(BIN)/lint-imports
@@ -24,8 +25,8 @@ unit: $(STAMP)
 
 bench: $(STAMP)
 	$(BIN)/python bench/ingest.py
-	$(BIN)/python bench/memory.py
 	$(BIN)/python bench/query.py
+	$(BIN)/python bench/memory.py
 
 # As root (CI containers, fresh machines) install whatever system package is missing; otherwise say what is.
 system-packages:

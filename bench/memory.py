@@ -26,10 +26,10 @@ import yaml
 
 # Run as a script, bench/ is first on sys.path: the shared synthetic plants import as a top-level module.
 from _plants import synthetic_plant
+from linesight.runtime.live import RING_POINTS
 from linesight.runtime.plantfile import load_plant
 
 TARGET_MB = 300.0
-RING_CAPACITY = 1024  # Engine's default live ring, points per tag
 MB = 1024 * 1024
 LINESIGHT = Path(sys.executable).with_name("linesight")
 
@@ -74,8 +74,8 @@ def measure(machines: int, tags: int, hz: float, minutes: float, every: float, f
     plant_file, db = folder / "plant.yaml", folder / "historian.duckdb"
     write_plant(machines, tags, hz, plant_file)
     print(f"plant: {machines} machines x {tags} tags at {hz:g} Hz = {offered:,.0f} samples/s offered")
-    fill = RING_CAPACITY / hz
-    print(f"live rings ({RING_CAPACITY} points per tag) are full after {fill / 60:.1f} min")
+    fill = RING_POINTS / hz
+    print(f"live rings ({RING_POINTS} points per tag) are full after {fill / 60:.1f} min")
     if minutes * 60 < fill:
         print(f"warning: a {minutes:g} min run ends before the rings are full; RSS is not at steady state")
     out_path, err_path = folder / "agent.out", folder / "agent.err"

@@ -67,7 +67,7 @@ def test_version_is_printed(capsys: pytest.CaptureFixture[str]) -> None:
 def test_check_says_ok_for_the_demo_plant(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["check", str(DEMO_PLANT)]) == 0
     out = capsys.readouterr().out
-    assert out.startswith(f"OK: {DEMO_PLANT}") and "7 machine(s)" in out
+    assert out.startswith(f"OK: {DEMO_PLANT}") and "8 machine(s)" in out
 
 
 def test_check_lists_every_problem_with_file_line_and_field(

@@ -16,13 +16,15 @@ from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import TextIO
+from urllib.parse import parse_qsl, urlsplit
 
 from linesight import __version__
 from linesight.domain.errors import HistorianError, LineSightError
 from linesight.domain.plant import PlantConfig, PlantFileError
+from linesight.drivers.discovery import machine_yaml
 from linesight.runtime.engine import Engine
 from linesight.runtime.health import ConnectionState
-from linesight.runtime.plantfile import DEMO_PLANT, load_plant
+from linesight.runtime.plantfile import DEMO_PLANT, SIMULATED_PLANT, load_plant
 from linesight.storage import Historian, RetentionPolicy, default_historian_path
 
 log = logging.getLogger("linesight")
@@ -36,8 +38,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = _parser()
     argv = _join_relative_times(list(sys.argv[1:] if argv is None else argv))
     args = parser.parse_args(argv)
-    if args.command is None:  # plain `linesight` runs the demo plant
-        args = parser.parse_args([*argv, "run"])
+    if args.command is None:  # plain `linesight` runs the demo
+        args = parser.parse_args([*argv, "demo"])
     logging.basicConfig(
         level=getattr(logging, args.log_level.upper()),
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
@@ -48,6 +50,31 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         code = EXIT_OK
     return code
+
+
+def _agent_options(command: argparse.ArgumentParser) -> None:
+    """The options of every command that runs the runtime."""
+    command.add_argument(
+        "--headless", action="store_true", help="no window: the edge agent (the HMI is not built yet)"
+    )
+    command.add_argument(
+        "--db",
+        type=Path,
+        default=None,
+        help="historian file (default: from the plant file, else the user data dir)",
+    )
+    command.add_argument(
+        "--status-interval", type=float, default=1.0, help="seconds between status lines (0: none)"
+    )
+    command.add_argument(
+        "--duration", type=float, default=None, help="stop after this many seconds (for tests and demos)"
+    )
+    command.add_argument(
+        "--health-file",
+        type=Path,
+        default=None,
+        help="keep a JSON file of every machine's health (state, last error, round trip, samples/s) current",
+    )
 
 
 def _join_relative_times(argv: list[str]) -> list[str]:
@@ -73,29 +100,18 @@ def _parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command")
 
     run = commands.add_parser("run", help="poll the plant's machines and record their data")
-    run.add_argument("--plant", type=Path, default=None, help="plant file (default: the built-in demo plant)")
     run.add_argument(
-        "--headless", action="store_true", help="no window: the edge agent (the HMI is not built yet)"
+        "--plant", type=Path, default=None, help="plant file (default: the built-in simulated plant)"
     )
-    run.add_argument(
-        "--db",
-        type=Path,
-        default=None,
-        help="historian file (default: from the plant file, else the user data dir)",
-    )
-    run.add_argument(
-        "--status-interval", type=float, default=1.0, help="seconds between status lines (0: none)"
-    )
-    run.add_argument(
-        "--duration", type=float, default=None, help="stop after this many seconds (for tests and demos)"
-    )
-    run.add_argument(
-        "--health-file",
-        type=Path,
-        default=None,
-        help="keep a JSON file of every machine's health (state, last error, round trip, samples/s) current",
-    )
+    _agent_options(run)
     run.set_defaults(handler=_cmd_run)
+
+    demo = commands.add_parser(
+        "demo",
+        help="start a virtual plant speaking Modbus, OPC UA, S7 and MTConnect, and run the demo plant on it",
+    )
+    _agent_options(demo)
+    demo.set_defaults(handler=_cmd_demo)
 
     check = commands.add_parser(
         "check", help="validate a plant file; print OK or every problem with file:line"
@@ -116,6 +132,29 @@ def _parser() -> argparse.ArgumentParser:
     export.add_argument("--plant", type=Path, default=None, help="plant file whose historian to read")
     export.add_argument("--db", type=Path, default=None, help="historian file (overrides --plant)")
     export.set_defaults(handler=_cmd_export)
+
+    browse = commands.add_parser(
+        "browse", help="list what an OPC UA server or MTConnect agent offers, as plant-file YAML"
+    )
+    browse.add_argument("url", help="opcua://host:port[/path] (or opc.tcp://...), mtconnect://host:port/")
+    browse.add_argument("--machine", default="machine", help="machine id to put in the YAML")
+    browse.add_argument("--depth", type=int, default=8, help="OPC UA: how deep to browse below Objects")
+    browse.set_defaults(handler=_cmd_browse)
+
+    probe = commands.add_parser(
+        "probe", help="test a Modbus or S7 connection and list what answers, as plant-file YAML"
+    )
+    probe.add_argument("url", help="modbus://host[:port], s7://host[:port]?rack=0&slot=1")
+    probe.add_argument("--machine", default="machine", help="machine id to put in the YAML")
+    probe.add_argument("--unit", type=int, default=1, help="Modbus: device (unit) id")
+    probe.add_argument(
+        "--range",
+        dest="ranges",
+        action="append",
+        default=None,
+        help="Modbus: addresses to try, e.g. hr:0-99 (repeatable; default hr:0-99 ir:0-99 co:0-99 di:0-99)",
+    )
+    probe.set_defaults(handler=_cmd_probe)
     return parser
 
 
@@ -168,7 +207,14 @@ def _open_historian(plant: PlantConfig, path: Path) -> Historian:
 
 
 def _cmd_run(args: argparse.Namespace) -> int:
-    plant_path: Path = args.plant or DEMO_PLANT
+    return _run_plant(args, args.plant or SIMULATED_PLANT, virtual=False)
+
+
+def _cmd_demo(args: argparse.Namespace) -> int:
+    return _run_plant(args, DEMO_PLANT, virtual=True)
+
+
+def _run_plant(args: argparse.Namespace, plant_path: Path, *, virtual: bool) -> int:
     try:
         plant = load_plant(plant_path)
     except PlantFileError as err:
@@ -183,10 +229,18 @@ def _cmd_run(args: argparse.Namespace) -> int:
         print(f"error: {err}", file=sys.stderr)
         return EXIT_ERROR
     log.info("plant %s from %s; historian %s", plant.id, plant_path, db_path)
+    # The virtual plant loads every protocol's server library: only when the demo needs it.
+    from linesight.virtualplant.plant import PortInUse
+
     try:
         asyncio.run(
-            _run_headless(plant, historian, args.status_interval, args.duration, sys.stdout, args.health_file)
+            _run_headless(
+                plant, historian, args.status_interval, args.duration, sys.stdout, args.health_file, virtual
+            )
         )
+    except PortInUse as err:
+        print(f"error: {err}", file=sys.stderr)
+        return EXIT_ERROR
     finally:
         historian.close()
     return EXIT_OK
@@ -199,6 +253,7 @@ async def _run_headless(
     duration: float | None,
     out: TextIO,
     health_file: Path | None = None,
+    virtual: bool = False,
 ) -> None:
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
@@ -206,6 +261,22 @@ async def _run_headless(
         loop.add_signal_handler(signum, stop.set)
     if duration is not None:
         loop.call_later(duration, stop.set)
+    async with contextlib.AsyncExitStack() as devices:
+        if virtual:  # the demo's devices, on this loop, before the drivers connect to them
+            from linesight.virtualplant.plant import VirtualPlant
+
+            await devices.enter_async_context(VirtualPlant())
+        await _serve(plant, historian, status_interval, stop, out, health_file)
+
+
+async def _serve(
+    plant: PlantConfig,
+    historian: Historian,
+    status_interval: float,
+    stop: asyncio.Event,
+    out: TextIO,
+    health_file: Path | None,
+) -> None:
     async with Engine(plant, historian=historian) as engine:
         tasks = []
         if status_interval > 0:
@@ -276,6 +347,81 @@ def _write_health(engine: Engine, path: Path) -> None:
     partial = path.with_name(f".{path.name}.partial")
     partial.write_text(json.dumps(engine.report(), indent=2), encoding="utf-8")
     os.replace(partial, path)
+
+
+# ---------------------------------------------------------------------- discovery
+
+
+def _split_url(url: str, default_port: int) -> tuple[str, str, int, str, dict[str, str]]:
+    parsed = urlsplit(url)
+    if not parsed.hostname:
+        raise ValueError(f"'{url}' has no host: write it like {parsed.scheme or 'opcua'}://192.168.0.10:4840")
+    try:
+        port = parsed.port or default_port
+    except ValueError:
+        raise ValueError(f"'{url}' has an invalid port") from None
+    return parsed.scheme, parsed.hostname, port, parsed.path, dict(parse_qsl(parsed.query))
+
+
+def _cmd_browse(args: argparse.Namespace) -> int:
+    scheme = urlsplit(args.url).scheme
+    try:
+        if scheme in ("opcua", "opc.tcp"):
+            _scheme, host, port, path, _query = _split_url(args.url, 4840)
+            endpoint = f"opc.tcp://{host}:{port}{path}"
+            from linesight.drivers.opcua.browse import BrowseLimits, browse
+
+            found = asyncio.run(browse(endpoint, BrowseLimits(depth=args.depth)))
+            print(machine_yaml(args.machine, "opcua", {"endpoint": endpoint}, found), end="")
+            return EXIT_OK
+        if scheme in ("mtconnect", "http", "https"):
+            from linesight.drivers.mtconnect.browse import browse as browse_agent
+
+            connection, found = asyncio.run(browse_agent(args.url))
+            print(machine_yaml(args.machine, "mtconnect", connection, found), end="")
+            return EXIT_OK
+    except (ValueError, LineSightError) as err:
+        print(f"error: {err}", file=sys.stderr)
+        return EXIT_ERROR
+    print(
+        f"error: cannot browse '{args.url}': use opcua://host:port or mtconnect://host:port/", file=sys.stderr
+    )
+    return EXIT_ERROR
+
+
+def _cmd_probe(args: argparse.Namespace) -> int:
+    scheme = urlsplit(args.url).scheme
+    try:
+        if scheme == "modbus":
+            from linesight.drivers.modbus.probe import parse_span, probe
+
+            _scheme, host, port, _path, query = _split_url(args.url, 502)
+            unit = int(query.get("unit", args.unit))
+            spans = [
+                parse_span(text) for text in (args.ranges or ["hr:0-99", "ir:0-99", "co:0-99", "di:0-99"])
+            ]
+            found = asyncio.run(probe(host, port, unit, spans))
+            connection = {"host": host, "port": port, "device_id": unit}
+            print(f"# {len(found)} addresses answered", file=sys.stderr)
+            print(machine_yaml(args.machine, "modbus", connection, found), end="")
+            return EXIT_OK
+        if scheme == "s7":
+            from linesight.drivers.s7.probe import probe as probe_plc
+
+            _scheme, host, port, _path, query = _split_url(args.url, 102)
+            connection, found = asyncio.run(
+                probe_plc(host, port, int(query.get("rack", 0)), int(query.get("slot", 1)))
+            )
+            print(machine_yaml(args.machine, "s7", connection, found), end="")
+            return EXIT_OK
+    except (ValueError, LineSightError) as err:
+        print(f"error: {err}", file=sys.stderr)
+        return EXIT_ERROR
+    print(
+        f"error: cannot probe '{args.url}': use modbus://host:port or s7://host:port?rack=0&slot=1",
+        file=sys.stderr,
+    )
+    return EXIT_ERROR
 
 
 # ---------------------------------------------------------------------- export

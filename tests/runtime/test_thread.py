@@ -37,3 +37,12 @@ def test_the_engine_runs_on_its_own_thread_and_answers_commands_from_another() -
     finally:
         runner.stop()
     assert engine.machine_health("m").state is ConnectionState.STOPPED
+
+
+async def test_the_loop_still_runs_threads_after_an_engine_stopped_on_it() -> None:
+    import asyncio
+
+    factory = ScriptedFactory()
+    async with Engine(plant(machine("m")), historian=None, factories={"scripted": factory}, backoff=FAST):
+        pass
+    assert await asyncio.to_thread(lambda: 42) == 42

@@ -176,7 +176,11 @@ class Engine:
             unsubscribe()
         self._unsubscribe.clear()
         if self._executor is not None:
+            # The loop lives on (an HMI may start another engine on it): give it a fresh default
+            # executor before this one goes, or every later asyncio.to_thread on it would fail.
+            asyncio.get_running_loop().set_default_executor(ThreadPoolExecutor(thread_name_prefix="asyncio"))
             self._executor.shutdown(wait=False, cancel_futures=True)
+            self._executor = None
         if self._previous_switch_interval is not None:
             sys.setswitchinterval(self._previous_switch_interval)
             self._previous_switch_interval = None

@@ -7,7 +7,11 @@ from pathlib import Path
 from linesight.domain.plant import PlantConfig, PlantFileError, PlantIssue, parse_plant
 from linesight.drivers import registry
 
-DEMO_PLANT = Path(__file__).resolve().parent.parent / "resources" / "demo_plant.yaml"
+RESOURCES = Path(__file__).resolve().parent.parent / "resources"
+# The demo job shop read through the real drivers from `linesight demo`'s virtual plant.
+DEMO_PLANT = RESOURCES / "demo_plant.yaml"
+# The same shop with every machine simulated inside LineSight: runs anywhere, no network.
+SIMULATED_PLANT = RESOURCES / "simulator_plant.yaml"
 
 
 def load_plant(path: str | Path) -> PlantConfig:

@@ -84,9 +84,7 @@ def convert(value: object, data_type: DataType) -> TagValue:
         return None
     if data_type is DataType.STRING:
         return value if isinstance(value, str) else str(value)
-    if isinstance(value, bool):
-        return value if data_type is DataType.BOOL else int(value)
-    if isinstance(value, int | float):
+    if isinstance(value, int | float):  # bools too: True is 1 as a number
         if data_type is DataType.BOOL:
             return bool(value)
         if data_type.is_integer:

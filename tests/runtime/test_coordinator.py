@@ -105,10 +105,12 @@ async def test_a_lost_device_is_marked_bad_logged_once_and_recovers_by_itself(
         await wait_for(lambda: engine.machine_health("m").failures >= 4)
         health = engine.machine_health("m")
         assert health.state is ConnectionState.UNAVAILABLE
+        await wait_for(lambda: engine.machine_health("m").phase == "backing off")
         assert health.last_error is not None and "scripted" in health.last_error
         driver.unreachable = False
         driver.values["m.a"] = 42.0
         await wait_for(lambda: engine.machine_health("m").state is ConnectionState.ONLINE)
+        assert engine.machine_health("m").phase == "connected"
         await wait_for(lambda: any(s.value == 42.0 for _at, s in recorder.of("m.a")))
     unavailable = [r for r in caplog.records if "unavailable" in r.getMessage()]
     recovered = [r for r in caplog.records if "recovered" in r.getMessage()]

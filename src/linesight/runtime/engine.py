@@ -63,6 +63,7 @@ def _health_dict(health: MachineHealth) -> dict[str, Any]:
     # Field by field: asdict() cannot deep-copy the read-only tag_errors mapping.
     found = {field.name: getattr(health, field.name) for field in dataclasses.fields(health)}
     found["tag_errors"] = dict(health.tag_errors)
+    found["phase"] = health.phase
     for key in ("last_error_at", "last_success_at", "next_retry_at"):
         found[key] = _iso(found[key])
     return found

@@ -36,6 +36,16 @@ class MachineHealth:
     requests_per_s: float = 0.0  # requests to the device, where its driver counts them
     dropped: int = 0  # notifications lost between device and runtime (push drivers)
 
+    @property
+    def phase(self) -> str:
+        """The connection in a diagnostics screen's words: connecting, connected, backing off, stopped."""
+        if self.state is ConnectionState.ONLINE:
+            return "connected"
+        if self.state is ConnectionState.UNAVAILABLE:
+            # Down: waiting out the backoff, or (no retry time set) trying to connect again right now.
+            return "backing off" if self.next_retry_at is not None else "connecting"
+        return self.state.value
+
 
 class RateMeter:
     """Events per second over a sliding window, from (time, count) marks."""

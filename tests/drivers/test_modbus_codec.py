@@ -200,3 +200,44 @@ def test_reads_coalesce_within_the_gap_and_the_request_limit() -> None:
     assert [b.count for b in blocks] == [124, 76]  # 62 values of two registers fit in 125
     first, second = split_block(blocks[0])
     assert (first.start, first.count, second.start, second.count) == (0, 62, 62, 62)
+
+
+@given(
+    st.lists(
+        st.tuples(
+            st.integers(0, 60),
+            st.sampled_from([d for d, _v, _w in KNOWN] + [DataType.BOOL, DataType.STRING]),
+            st.sampled_from(["big", "little"]),
+            st.sampled_from(["big", "little"]),
+            st.integers(0, 15),
+        ),
+        min_size=1,
+        max_size=25,
+    ),
+    st.lists(st.integers(0, 0xFFFF), min_size=70, max_size=70),
+)
+def test_a_block_decodes_every_point_as_the_point_alone_would(
+    specs: list[tuple[int, DataType, str, str, int]], registers: list[int]
+) -> None:
+    # Overlapping points, gaps, bits, strings and swapped orders, decoded together by the block's Struct.
+    points = []
+    for index, (offset, data_type, byte_order, word_order, bit) in enumerate(specs):
+        if data_type is DataType.BOOL:
+            spec = tag(f"hr:{offset}.{bit}", data_type, name=f"p{index}")
+        elif data_type is DataType.STRING:
+            spec = tag(f"hr:{offset}", data_type, name=f"p{index}", length=5, byte_order=byte_order)
+        else:
+            spec = tag(
+                f"hr:{offset}", data_type, name=f"p{index}", byte_order=byte_order, word_order=word_order
+            )
+        points.append(make_point(spec, 1))
+    for block in plan_reads(points, max_gap=125):
+        data = registers[block.start : block.start + block.count]
+        expected = {
+            p.key: p.decode(data[p.address.offset - block.start : p.address.offset - block.start + p.size])
+            for p in block.points
+        }
+        decoded = block.values(data)
+        assert decoded.keys() == expected.keys()
+        for key, value in expected.items():
+            assert decoded[key] == value or (value != value and decoded[key] != decoded[key])  # NaN == NaN

@@ -5,7 +5,8 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from itertools import repeat
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
@@ -79,6 +80,7 @@ class ModbusDriver:
         self._specs = {spec.key: spec for spec in tags}
         self._plans: dict[tuple[str, ...], list[Block]] = {}
         self._client: AsyncModbusTcpClient | None = None
+        self._calls: dict[Table, Callable[..., Awaitable[ModbusPDU]]] = {}
         # Requests on one connection are strictly sequential: reads and writes take turns.
         self._lock = asyncio.Lock()
         self.requests = 0  # every request sent, for the health screen's requests/s
@@ -104,6 +106,12 @@ class ModbusDriver:
             client.close()
             raise DeviceUnreachable(self._where("connection refused or no answer"))
         self._client = client
+        self._calls = {
+            Table.HOLDING_REGISTERS: client.read_holding_registers,
+            Table.INPUT_REGISTERS: client.read_input_registers,
+            Table.COILS: client.read_coils,
+            Table.DISCRETE_INPUTS: client.read_discrete_inputs,
+        }
 
     async def close(self) -> None:
         client, self._client = self._client, None
@@ -125,21 +133,25 @@ class ModbusDriver:
                 max_registers=self.settings.max_registers,
                 max_bits=self.settings.max_bits,
             )
-        values: dict[str, TagValue] = {}
+        keys_read: list[str] = []
+        values: list[TagValue] = []
         refused: dict[str, str] = {}
         async with self._lock:
             for block in blocks:
-                await self._read_block(block, values, refused)
+                await self._read_block(block, keys_read, values, refused)
         if refused:
             details = "; ".join(
                 f"{key} ({self._points[key].address}): {reason}" for key, reason in refused.items()
             )
             raise BadAddress(self._where(f"refused {details}"), tags=tuple(refused))
         now = int(time.time() * 1_000_000)
-        new, good = tuple.__new__, Quality.GOOD
-        return [new(Sample, (key, now, values[key], good)) for key in keys]
+        # Samples built in C: zip makes each (key, now, value, good) and tuple.__new__ types it a Sample.
+        rows = zip(keys_read, repeat(now), values, repeat(Quality.GOOD))
+        return list(map(tuple.__new__, repeat(Sample), rows))
 
-    async def _read_block(self, block: Block, values: dict[str, TagValue], refused: dict[str, str]) -> None:
+    async def _read_block(
+        self, block: Block, keys: list[str], values: list[TagValue], refused: dict[str, str]
+    ) -> None:
         response = await self._request(block)
         if isinstance(response, ExceptionResponse):
             code = response.exception_code
@@ -152,7 +164,7 @@ class ModbusDriver:
                 return
             # Narrow the refusal down to the tags that cause it by splitting the request.
             for half in split_block(block):
-                await self._read_block(half, values, refused)
+                await self._read_block(half, keys, values, refused)
             return
         data = response.bits if block.table.is_bits else response.registers
         if len(data) < block.count:
@@ -161,19 +173,15 @@ class ModbusDriver:
                     f"short answer: {len(data)} of {block.count} values at {block.table.value}:{block.start}"
                 )
             )
-        values.update(block.values(data))
+        block_keys, block_values = block.decode(data)
+        keys.extend(block_keys)
+        values.extend(block_values)
 
     async def _request(self, block: Block) -> ModbusPDU:
-        client = self._connected()
-        calls = {
-            Table.HOLDING_REGISTERS: client.read_holding_registers,
-            Table.INPUT_REGISTERS: client.read_input_registers,
-            Table.COILS: client.read_coils,
-            Table.DISCRETE_INPUTS: client.read_discrete_inputs,
-        }
+        self._connected()
         self.requests += 1
         try:
-            response: ModbusPDU = await calls[block.table](
+            response: ModbusPDU = await self._calls[block.table](
                 block.start, count=block.count, device_id=block.device_id
             )
         except ModbusException as err:

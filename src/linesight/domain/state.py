@@ -52,10 +52,10 @@ def derive_state(rule: StateRule, latest: Mapping[str, Sample]) -> MachineState:
         )
 
     if isinstance(rule, StateFromCode):
-        sample = good(rule.tag)
-        if sample is None or isinstance(sample.value, str):
+        code = _number(good(rule.tag))
+        if code is None:
             return MachineState.UNKNOWN
-        return rule.map.get(int(sample.value), rule.default)
+        return rule.map.get(int(code), rule.default)
     if isinstance(rule, StateFromRunningBit):
         running = good(rule.tag)
         if running is None:
@@ -69,10 +69,10 @@ def derive_state(rule: StateRule, latest: Mapping[str, Sample]) -> MachineState:
             return MachineState.SETUP
         return MachineState.IDLE
     if isinstance(rule, StateFromThreshold):
-        sample = good(rule.tag)
-        if sample is None or isinstance(sample.value, str):
+        level = _number(good(rule.tag))
+        if level is None:
             return MachineState.UNKNOWN
-        return MachineState.RUNNING if float(sample.value) > rule.above else MachineState.IDLE
+        return MachineState.RUNNING if level > rule.above else MachineState.IDLE
     execution = good(rule.execution)
     if execution is None:
         return MachineState.UNKNOWN
@@ -81,6 +81,13 @@ def derive_state(rule: StateRule, latest: Mapping[str, Sample]) -> MachineState:
     if mode is not None and str(mode.value).upper() in _MANUAL_MODES and state is not MachineState.RUNNING:
         return MachineState.SETUP  # a stopped machine in manual mode is being set up
     return state
+
+
+def _number(sample: Sample | None) -> float | None:
+    value = None if sample is None else sample.value
+    if value is None or isinstance(value, str):
+        return None
+    return float(value)
 
 
 def _truthy(value: object) -> bool:

@@ -16,7 +16,7 @@ from typing import Any, Protocol
 
 from linesight.domain.errors import HistorianError, LineSightError
 from linesight.domain.plant import MachineConfig, PlantConfig
-from linesight.domain.tags import TagSpec
+from linesight.domain.tags import Sample, TagSpec
 from linesight.drivers import registry
 from linesight.drivers.base import Driver, DriverFactory
 from linesight.runtime.backoff import Backoff
@@ -24,6 +24,7 @@ from linesight.runtime.bus import SampleBus
 from linesight.runtime.coordinator import Coordinator
 from linesight.runtime.health import ConnectionState, MachineHealth, RateMeter
 from linesight.runtime.live import RING_POINTS, LiveCache
+from linesight.runtime.machines import MachineTracker
 from linesight.runtime.writer import HistorianWriter, SampleStore, WriterStats
 
 log = logging.getLogger(__name__)
@@ -42,6 +43,8 @@ class HistorianLike(SampleStore, Protocol):
     def register_tags(self, specs: Sequence[TagSpec]) -> None: ...
 
     def apply_retention(self) -> Any: ...
+
+    def samples(self, tags: Sequence[str], start: datetime, end: datetime) -> list[Sample]: ...
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -87,6 +90,7 @@ class Engine:
         self.plant = plant
         self.bus = SampleBus()
         self.live = LiveCache(ring_capacity=ring_capacity, expected_tags=len(plant.tag_specs()))
+        self.machines = MachineTracker(plant, clock=clock)
         self._historian = historian
         self._factories = registry.factories() if factories is None else factories
         self._backoff = backoff or Backoff()
@@ -130,8 +134,10 @@ class Engine:
 
         self._unsubscribe.append(self.bus.subscribe(self._count))
         self._unsubscribe.append(self.bus.subscribe(self.live.update))
+        self._unsubscribe.append(self.bus.subscribe(self.machines.update))
         if self._historian is not None and self.writer is not None:
             await asyncio.to_thread(self._historian.register_tags, self.plant.tag_specs())
+            await self._backfill_machines(self._historian)
             self._unsubscribe.append(self.bus.subscribe(self.writer.add))
             self._tasks.append(asyncio.create_task(self.writer.run(), name="historian-writer"))
             self._tasks.append(asyncio.create_task(self._retention_loop(), name="historian-retention"))
@@ -204,6 +210,20 @@ class Engine:
                 last_error_at=self._clock(),
             )
             return None
+
+    async def _backfill_machines(self, historian: HistorianLike) -> None:
+        """Replay this shift's history of the state and counter tags, so that a restart mid-shift
+        keeps the shift's timeline, part count and OEE."""
+        wanted = self.machines.backfill_request()
+        if wanted is None:
+            return
+        keys, since = wanted
+        try:
+            history = await asyncio.to_thread(historian.samples, keys, since, datetime.now(UTC))
+        except HistorianError as err:
+            log.error("cannot replay this shift's machine states from the historian: %s", err)
+            return
+        self.machines.update(history)
 
     async def _retention_loop(self) -> None:
         historian = self._historian

@@ -594,6 +594,18 @@ class Historian:
         finally:
             cursor.close()
 
+    def samples(self, tags: Sequence[str], start: datetime, end: datetime) -> list[Sample]:
+        """The stored samples of ``tags`` in [start, end) in time order (numbers come back as floats)."""
+        known = [tag for tag in tags if tag in self._tags.by_key]
+        if not known:
+            return []
+        table = self.raw(known, start, end)
+        columns = [table.column(name).to_pylist() for name in ("tag", "ts_us", "value", "text", "quality")]
+        return [
+            Sample(tag=tag, ts_us=ts, value=value if text is None else text, quality=Quality(quality))
+            for tag, ts, value, text, quality in zip(*columns, strict=True)
+        ]
+
     def export(
         self, tags: Sequence[str], start: datetime, end: datetime, out: str | Path, fmt: ExportFormat
     ) -> int:

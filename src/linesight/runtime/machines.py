@@ -1,0 +1,219 @@
+"""Every machine's state, its shift timeline, its counts and live OEE, followed from the sample bus.
+
+Screens ask for snapshots (any thread); the tracker itself runs on the runtime loop as a bus sink and
+only looks at the few tags each machine's OEE configuration names.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+
+from linesight.domain.calendar import ShiftWindow, shift_at
+from linesight.domain.machine import MachineState
+from linesight.domain.oee import OeeResult, StateSpan, compute_oee
+from linesight.domain.plant import CalendarConfig, MachineConfig, OeeConfig, PlantConfig
+from linesight.domain.state import derive_state, rule_tags
+from linesight.domain.tags import Quality, Sample
+
+US = 1_000_000
+
+
+@dataclass(frozen=True, kw_only=True)
+class MachineStatus:
+    """What the overview tile and the machine screen show of one machine, at one moment."""
+
+    machine: str
+    state: MachineState
+    since: datetime | None  # when the machine entered its state
+    shift: ShiftWindow | None
+    timeline: tuple[StateSpan, ...]  # this shift's states, the last one up to now
+    parts: int | None  # made in this shift (None: the machine has no part counter)
+    rejects: int | None
+    oee: OeeResult | None
+
+
+def _utc(ts_us: int) -> datetime:
+    return datetime.fromtimestamp(ts_us / US, UTC)
+
+
+class _Counter:
+    """A machine counter's progress in the shift; a counter that goes back was reset, not undone."""
+
+    def __init__(self) -> None:
+        self.base: float | None = None
+        self.last: float | None = None
+        self.offset = 0.0
+
+    def restart(self) -> None:
+        self.base = self.last
+        self.offset = 0.0
+
+    def add(self, value: float) -> None:
+        if self.last is not None and value < self.last:
+            self.offset += self.last  # reset (or rolled over) to a low value: keep counting from there
+        if self.base is None:
+            self.base = value
+        self.last = value
+
+    @property
+    def count(self) -> int | None:
+        if self.base is None or self.last is None:
+            return None
+        return int(self.last + self.offset - self.base)
+
+
+@dataclass(kw_only=True)
+class _Machine:
+    config: MachineConfig
+    oee: OeeConfig | None
+    calendar: CalendarConfig | None
+    timezone: str
+    latest: dict[str, Sample] = field(default_factory=dict)
+    state: MachineState = MachineState.UNKNOWN
+    since_us: int | None = None
+    spans: list[StateSpan] = field(default_factory=list)  # closed spans of the current shift
+    shift: ShiftWindow | None = None
+    parts: _Counter = field(default_factory=_Counter)
+    rejects: _Counter = field(default_factory=_Counter)
+    good: _Counter = field(default_factory=_Counter)
+
+
+class MachineTracker:
+    """A bus sink (``update``) and a source of ``MachineStatus`` snapshots for any thread."""
+
+    def __init__(self, plant: PlantConfig, *, clock: Callable[[], float] = time.time) -> None:
+        self._clock = clock
+        self._lock = threading.Lock()
+        self._machines: dict[str, _Machine] = {}
+        # tag key → (machine id, tag name, role); roles: "state", "parts", "rejects", "good"
+        self._roles: dict[str, list[tuple[str, str, str]]] = {}
+        for site, _line, machine in plant.machines():
+            oee = machine.oee
+            entry = _Machine(
+                config=machine, oee=oee, calendar=plant.calendar_for(machine.id), timezone=site.timezone
+            )
+            self._machines[machine.id] = entry
+            if oee is None:
+                continue
+            for name in rule_tags(oee.state):
+                self._roles.setdefault(f"{machine.id}.{name}", []).append((machine.id, name, "state"))
+            counters = {"parts": oee.part_count, "rejects": oee.reject_count, "good": oee.good_count}
+            for role, counter in counters.items():
+                if counter:
+                    self._roles.setdefault(f"{machine.id}.{counter}", []).append((machine.id, counter, role))
+
+    # ------------------------------------------------------------------ bus sink (runtime loop)
+
+    def update(self, batch: Sequence[Sample]) -> None:
+        roles = self._roles
+        touched: dict[str, int] = {}
+        with self._lock:
+            for sample in batch:
+                found = roles.get(sample[0])
+                if found is None:
+                    continue
+                for machine_id, name, role in found:
+                    machine = self._machines[machine_id]
+                    self._roll_shift(machine, sample.ts_us)
+                    if role == "state":
+                        machine.latest[name] = sample
+                        touched[machine_id] = max(touched.get(machine_id, 0), sample.ts_us)
+                    elif sample.quality is not Quality.BAD and isinstance(sample.value, int | float):
+                        counter = (
+                            machine.parts
+                            if role == "parts"
+                            else machine.rejects
+                            if role == "rejects"
+                            else machine.good
+                        )
+                        counter.add(float(sample.value))
+            for machine_id, ts_us in touched.items():
+                machine = self._machines[machine_id]
+                assert machine.oee is not None
+                self._enter(machine, derive_state(machine.oee.state, machine.latest), ts_us)
+
+    def _enter(self, machine: _Machine, state: MachineState, ts_us: int) -> None:
+        if state is machine.state and machine.since_us is not None:
+            return
+        if machine.since_us is not None and ts_us > machine.since_us:
+            machine.spans.append(
+                StateSpan(start=_utc(machine.since_us), end=_utc(ts_us), state=machine.state)
+            )
+        machine.state = state
+        machine.since_us = ts_us
+
+    def _roll_shift(self, machine: _Machine, ts_us: int) -> None:
+        """At a shift change, start the new shift's timeline and counters."""
+        if machine.calendar is None:
+            return
+        moment = _utc(ts_us)
+        if machine.shift is not None and machine.shift.contains(moment):
+            return
+        shift = shift_at(machine.calendar, machine.timezone, moment)
+        if shift == machine.shift:
+            return
+        machine.shift = shift
+        machine.spans = []
+        if machine.since_us is not None:
+            machine.since_us = max(machine.since_us, int((shift.start if shift else moment).timestamp() * US))
+        for counter in (machine.parts, machine.rejects, machine.good):
+            counter.restart()
+
+    def backfill_request(self) -> tuple[list[str], datetime] | None:
+        """The tags to replay from the historian and since when: the start of the earliest running shift."""
+        now = _utc(int(self._clock() * US))
+        starts = [
+            shift.start
+            for machine in self._machines.values()
+            if machine.calendar is not None and machine.oee is not None
+            for shift in [shift_at(machine.calendar, machine.timezone, now)]
+            if shift is not None
+        ]
+        if not starts or not self._roles:
+            return None
+        return sorted(self._roles), min(starts)
+
+    # ------------------------------------------------------------------ snapshots (any thread)
+
+    def status(self, machine_id: str) -> MachineStatus:
+        now = self._clock()
+        with self._lock:
+            machine = self._machines[machine_id]
+            self._roll_shift(machine, int(now * US))
+            timeline = list(machine.spans)
+            if machine.since_us is not None:
+                start = _utc(machine.since_us)
+                end = _utc(int(now * US))
+                if end > start:
+                    timeline.append(StateSpan(start=start, end=end, state=machine.state))
+            parts, rejects, good = machine.parts.count, machine.rejects.count, machine.good.count
+            if rejects is None and good is not None and parts is not None:
+                rejects = parts - good
+            oee = None
+            if machine.oee is not None and machine.shift is not None and parts is not None:
+                oee = compute_oee(
+                    machine.shift,
+                    timeline,
+                    produced=parts,
+                    good=parts - (rejects or 0),
+                    ideal_cycle_s=machine.oee.ideal_cycle_time,
+                    micro_stop_threshold_s=machine.oee.micro_stop_threshold,
+                    until=_utc(int(now * US)),
+                )
+            return MachineStatus(
+                machine=machine_id,
+                state=machine.state,
+                since=_utc(machine.since_us) if machine.since_us is not None else None,
+                shift=machine.shift,
+                timeline=tuple(timeline),
+                parts=parts,
+                rejects=rejects,
+                oee=oee,
+            )
+
+    def statuses(self) -> list[MachineStatus]:
+        return [self.status(machine_id) for machine_id in self._machines]

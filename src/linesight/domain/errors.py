@@ -33,3 +33,7 @@ class BadAddress(DriverError):
 
 class HistorianError(LineSightError):
     """The historian file cannot be opened, read or written; the message names the file."""
+
+
+class PermissionDenied(LineSightError):
+    """The user's role may not do this; the refusal is audited."""

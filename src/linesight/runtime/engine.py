@@ -14,9 +14,9 @@ from datetime import UTC, datetime
 from types import TracebackType
 from typing import Any, Protocol
 
-from linesight.domain.errors import HistorianError, LineSightError
+from linesight.domain.errors import DeviceTimeout, HistorianError, LineSightError
 from linesight.domain.plant import MachineConfig, PlantConfig
-from linesight.domain.tags import Sample, TagSpec
+from linesight.domain.tags import Sample, TagSpec, TagValue
 from linesight.drivers import registry
 from linesight.drivers.base import Driver, DriverFactory
 from linesight.runtime.backoff import Backoff
@@ -251,6 +251,30 @@ class Engine:
         if machine_id in self._broken:
             return self._broken[machine_id]
         return self._coordinators[machine_id].health()
+
+    async def write(self, machine_id: str, tag_name: str, value: TagValue) -> None:
+        """Write an engineering value to a machine's tag (its scale and offset undone), within its timeout."""
+        machine = self.plant.machine(machine_id)
+        spec = next((s for s in machine.tag_specs() if s.name == tag_name), None)
+        if spec is None:
+            raise LineSightError(f"machine {machine_id} has no tag {tag_name!r}")
+        raw = value
+        if spec.scaled and isinstance(value, int | float) and not isinstance(value, bool):
+            raw = (value - spec.offset) / spec.scale
+            if spec.data_type.is_integer:
+                raw = round(raw)
+        coordinator = self._coordinators.get(machine_id)
+        if coordinator is None:
+            raise LineSightError(
+                f"machine {machine_id} is not running: {self.machine_health(machine_id).last_error}"
+            )
+        try:
+            async with asyncio.timeout(machine.timeout):
+                await coordinator.driver.write(spec, raw)
+        except TimeoutError:
+            raise DeviceTimeout(
+                f"{machine_id}: no answer to the write of {tag_name} within {machine.timeout:g} s"
+            ) from None
 
     def driver(self, machine_id: str) -> Driver:
         return self._coordinators[machine_id].driver

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import asyncio
 import threading
-from collections.abc import Coroutine
+from collections.abc import Callable, Coroutine
 from concurrent.futures import Future
+from contextlib import AbstractAsyncContextManager, AsyncExitStack
 from typing import Any, TypeVar
 
 from linesight.runtime.engine import Engine
@@ -16,8 +17,18 @@ T = TypeVar("T")
 class EngineThread:
     """Runs ``engine`` on a private asyncio loop; ``submit`` crosses a coroutine over to it."""
 
-    def __init__(self, engine: Engine, *, name: str = "linesight-runtime") -> None:
+    def __init__(
+        self,
+        engine: Engine,
+        *,
+        name: str = "linesight-runtime",
+        around: Callable[[], AbstractAsyncContextManager[Any]] | None = None,
+    ) -> None:
+        """``around`` makes a context that lives on the runtime loop around the engine (the demo's
+        virtual plant: its devices must listen before the drivers connect)."""
         self.engine = engine
+        self._around = around
+        self._stack = AsyncExitStack()
         self._loop = asyncio.new_event_loop()
         self._thread = threading.Thread(target=self._main, name=name, daemon=True)
         self._ready = threading.Event()
@@ -33,19 +44,33 @@ class EngineThread:
     def submit(self, coroutine: Coroutine[Any, Any, T]) -> Future[T]:
         return asyncio.run_coroutine_threadsafe(coroutine, self._loop)
 
+    @property
+    def loop(self) -> asyncio.AbstractEventLoop:
+        return self._loop
+
     def stop(self, timeout: float = 30.0) -> None:
         if not self._thread.is_alive():
             return
-        self.submit(self.engine.stop()).result(timeout)
+        self.submit(self._shutdown()).result(timeout)
         self._loop.call_soon_threadsafe(self._loop.stop)
         self._thread.join(timeout)
+
+    async def _boot(self) -> None:
+        if self._around is not None:
+            await self._stack.enter_async_context(self._around())
+        await self.engine.start()
+
+    async def _shutdown(self) -> None:
+        await self.engine.stop()
+        await self._stack.aclose()
 
     def _main(self) -> None:
         asyncio.set_event_loop(self._loop)
         try:
-            self._loop.run_until_complete(self.engine.start())
+            self._loop.run_until_complete(self._boot())
         except BaseException as err:  # noqa: BLE001 - handed to the starting thread, which raises it
             self._error = err
+            self._loop.run_until_complete(self._stack.aclose())
             self._ready.set()
             self._loop.close()
             return

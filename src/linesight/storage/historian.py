@@ -28,6 +28,7 @@ import pyarrow.compute as pc
 
 from linesight.domain.errors import HistorianError
 from linesight.domain.tags import Quality, Sample, TagSpec
+from linesight.domain.users import AuditEntry, Role, User
 from linesight.storage.resolution import US_PER_S, Plan, Resolution, plan_query
 
 log = logging.getLogger(__name__)
@@ -49,6 +50,25 @@ CREATE TABLE IF NOT EXISTS tags (
     data_type VARCHAR NOT NULL DEFAULT '',
     unit VARCHAR NOT NULL DEFAULT '',
     description VARCHAR NOT NULL DEFAULT ''
+);
+CREATE TABLE IF NOT EXISTS users (
+    name VARCHAR PRIMARY KEY,
+    role VARCHAR NOT NULL,
+    secret VARCHAR NOT NULL,
+    display_name VARCHAR NOT NULL DEFAULT ''
+);
+CREATE SEQUENCE IF NOT EXISTS audit_id;
+CREATE TABLE IF NOT EXISTS audit (
+    id BIGINT PRIMARY KEY DEFAULT nextval('audit_id'),
+    ts TIMESTAMP NOT NULL,
+    "user" VARCHAR NOT NULL,
+    role VARCHAR NOT NULL,
+    action VARCHAR NOT NULL,
+    target VARCHAR NOT NULL,
+    old VARCHAR NOT NULL,
+    new VARCHAR NOT NULL,
+    outcome VARCHAR NOT NULL,
+    detail VARCHAR NOT NULL
 );
 CREATE TABLE IF NOT EXISTS samples (
     seq BIGINT NOT NULL,
@@ -639,6 +659,88 @@ class Historian:
         finally:
             cursor.close()
         return int(row[0]) if row else 0
+
+    # ------------------------------------------------------------------ users and the audit trail
+
+    def save_user(self, user: User) -> None:
+        """Add a user or replace one of the same name (role, PIN or password changed)."""
+        self._write(
+            "INSERT INTO users VALUES (?, ?, ?, ?) ON CONFLICT (name) DO UPDATE SET role = EXCLUDED.role, "
+            "secret = EXCLUDED.secret, display_name = EXCLUDED.display_name",
+            [user.name, user.role.value, user.secret, user.display_name],
+            f"cannot save user {user.name!r}",
+        )
+
+    def remove_user(self, name: str) -> bool:
+        row = self._write(
+            "DELETE FROM users WHERE name = ? RETURNING name", [name], f"cannot remove {name!r}"
+        )
+        return bool(row)
+
+    def users(self) -> list[User]:
+        cursor = self._cursor()
+        try:
+            rows = cursor.execute(
+                "SELECT name, role, secret, display_name FROM users ORDER BY name"
+            ).fetchall()
+        finally:
+            cursor.close()
+        return [User(name=r[0], role=Role(r[1]), secret=r[2], display_name=r[3]) for r in rows]
+
+    def audit(self, entry: AuditEntry) -> None:
+        """Record a privileged action; the audit trail is never edited or deleted by LineSight."""
+        self._write(
+            'INSERT INTO audit (ts, "user", role, action, target, old, new, outcome, detail) '
+            "VALUES (make_timestamp(?), ?, ?, ?, ?, ?, ?, ?, ?)",
+            [
+                entry.ts_us,
+                entry.user,
+                entry.role,
+                entry.action,
+                entry.target,
+                entry.old,
+                entry.new,
+                entry.outcome,
+                entry.detail,
+            ],
+            "cannot record an audit entry",
+        )
+
+    def audit_entries(self, since: datetime | None = None, limit: int = 1000) -> list[AuditEntry]:
+        """The newest audit entries first."""
+        cursor = self._cursor()
+        try:
+            rows = cursor.execute(
+                'SELECT epoch_us(ts), "user", role, action, target, old, new, outcome, detail FROM audit '
+                "WHERE ts >= make_timestamp(?) ORDER BY id DESC LIMIT ?",
+                [to_us(since) if since is not None else 0, limit],
+            ).fetchall()
+        finally:
+            cursor.close()
+        return [
+            AuditEntry(
+                ts_us=r[0],
+                user=r[1],
+                role=r[2],
+                action=r[3],
+                target=r[4],
+                old=r[5],
+                new=r[6],
+                outcome=r[7],
+                detail=r[8],
+            )
+            for r in rows
+        ]
+
+    def _write(self, sql: str, params: list[Any], what: str) -> list[Any]:
+        with self._write_lock:
+            cursor = self._cursor()
+            try:
+                return list(cursor.execute(sql, params).fetchall())
+            except duckdb.Error as err:
+                raise HistorianError(f"{what} in {self.path}: {err}") from err
+            finally:
+                cursor.close()
 
     def stats(self) -> HistorianStats:
         cursor = self._cursor()

@@ -3,6 +3,7 @@
 Two corrections make snap7 3.3's emulator behave like a CPU where these tests need it: a write of one
 bit (transport size BIT) changes that bit only (the emulator stores the whole byte), and stopping drops
 the open connections at once (the emulator still answers one more request on each after ``stop()``).
+A test can also hold read answers back (a slow PLC) or rewrite them (a confused one).
 """
 
 from __future__ import annotations
@@ -12,7 +13,8 @@ import contextlib
 import logging
 import socket
 import threading
-from collections.abc import AsyncIterator
+import time
+from collections.abc import AsyncIterator, Callable
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
@@ -54,6 +56,10 @@ class TestPLC(Server):
         self.reads: list[list[Variable]] = []  # per read request, its variables
         self.writes: list[tuple[Variable, bytes]] = []
         self.replies: list[int] = []  # size in bytes of each read answer
+        # Seconds each read answer is held back before it is sent. A test whose client gives up meanwhile
+        # waits for ``connections == 0`` before the server stops: snap7 logs a send after stop() as an error.
+        self.read_delay = 0.0
+        self.rewrite: Callable[[bytes], bytes] | None = None  # changes each read answer (its S7 PDU)
         self._sockets: set[socket.socket] = set()
         self._sockets_lock = threading.Lock()
 
@@ -67,6 +73,12 @@ class TestPLC(Server):
         memory = bytearray(size)
         self.register_area(area, 0, memory)
         return memory
+
+    @property
+    def connections(self) -> int:
+        """Client connections open on the server's side."""
+        with self._sockets_lock:
+            return len(self._sockets)
 
     # --------------------------------------------------------------- overrides of snap7's server
 
@@ -93,6 +105,10 @@ class TestPLC(Server):
         self.reads.append([_variable(spec) for spec in specs])
         reply: bytes = super()._handle_read_area(request, client_address)
         self.replies.append(len(reply))
+        if self.rewrite is not None:
+            reply = self.rewrite(reply)
+        if self.read_delay:
+            time.sleep(self.read_delay)
         return reply
 
     def _handle_write_area(self, request: dict[str, Any], client_address: tuple[str, int]) -> bytes:

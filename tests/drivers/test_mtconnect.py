@@ -436,12 +436,15 @@ async def test_an_oversized_answer_is_not_read_past_the_limit() -> None:
     assert peak[0] < 16 * 1024 * 1024
 
 
+# A billion laughs: ten levels of ten references each, 3 GB of "lol" if it were ever expanded.
+LOL = "".join(
+    f'<!ENTITY lol{n} "{f"&lol{n - 1};" * 10}">' if n else '<!ENTITY lol0 "lol">' for n in range(10)
+)
+
+
 async def test_entity_bombs_and_external_entities_are_refused_and_nothing_is_fetched() -> None:
-    lol = "".join(
-        f'<!ENTITY lol{n} "{f"&lol{n - 1};" * 10}">' if n else '<!ENTITY lol0 "lol">' for n in range(10)
-    )
     bomb = (
-        f'<?xml version="1.0"?>\n<!DOCTYPE b [{lol}]>\n'
+        f'<?xml version="1.0"?>\n<!DOCTYPE b [{LOL}]>\n'
         '<MTConnectDevices xmlns="urn:mtconnect.org:MTConnectDevices:2.0">&lol9;</MTConnectDevices>'
     )
     async with FakeAgent() as fake:
@@ -460,6 +463,37 @@ async def test_entity_bombs_and_external_entities_are_refused_and_nothing_is_fet
             await driver.close()
             assert peak[0] < 16 * 1024 * 1024
     assert fake.requests == ["/probe", "/probe"]  # the external entity was never fetched
+
+
+async def test_entity_bombs_in_current_and_sample_answers_are_refused_too() -> None:
+    """The same refusals on the Streams path, whose documents are parsed as they are read (no tree)."""
+    streams_root = '<MTConnectStreams xmlns="urn:mtconnect.org:MTConnectStreams:1.3">'
+    bomb = f'<?xml version="1.0"?>\n<!DOCTYPE b [{LOL}]>\n{streams_root}&lol9;</MTConnectStreams>'
+    async with FakeAgent() as fake:
+        external = (
+            f'<?xml version="1.0"?>\n<!DOCTYPE d [<!ENTITY xxe SYSTEM "{fake.url}secret">]>\n'
+            f"{streams_root}&xxe;</MTConnectStreams>"
+        )
+        fake.routes["/probe"] = Canned(PROBE_13)
+        tags = [spec("a", "Xact")]
+        driver = FACTORY.create("lathe", {"url": fake.url, "sample_interval": "10ms"}, tags)
+        await driver.connect()
+        for document in (bomb, external):
+            fake.routes["/current"] = Canned(document.encode())
+            with (
+                peak_memory() as peak,
+                pytest.raises(DriverError, match=r"/current: the document has a DOCTYPE"),
+            ):
+                await driver.read(tags)
+            assert peak[0] < 16 * 1024 * 1024
+        fake.routes["/current"] = Canned(CURRENT_13)
+        for document in (bomb, external):
+            fake.routes["/sample"] = Canned(document.encode())
+            await driver.subscribe(tags, lambda _batch: None)
+            error = await failure_of(driver)
+            assert "/sample?from=120&count=1000: the document has a DOCTYPE" in str(error)
+        await driver.close()
+    assert "/secret" not in fake.requests  # the external entity was never fetched
 
 
 async def test_an_agent_that_is_not_there_or_does_not_answer_is_unreachable() -> None:

@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+import itertools
+import xml.etree.ElementTree as ET
+from collections.abc import Callable
 from datetime import UTC, datetime
+from typing import Literal
 
 import pytest
 
 from linesight.domain.tags import DataType
+from linesight.drivers.mtconnect import codec
 from linesight.drivers.mtconnect.codec import (
     Address,
     AddressError,
@@ -15,17 +20,21 @@ from linesight.drivers.mtconnect.codec import (
     DataItem,
     Devices,
     DocumentError,
+    Header,
     ItemIndex,
     Observation,
     Streams,
     address_type_problem,
     convert,
+    document_kind,
     latest,
     parse_address,
     parse_document,
     parse_timestamp,
+    parse_xml,
     type_problem,
 )
+from linesight.virtualplant.mtconnect_agent import MTConnectAgent, SimulatedMachine
 
 from .mtconnect_server import CURRENT_13, ERROR_13, PROBE_13, streams
 
@@ -192,6 +201,18 @@ def test_malformed_xml_is_reported_with_line_and_column() -> None:
     )
     with pytest.raises(DocumentError, match=r"mismatched tag at line 3, column 13"):
         parse_document(data, "Streams")
+
+
+@pytest.mark.parametrize("expected", ["Streams", "Devices"])
+def test_an_encoding_the_parser_does_not_know_is_a_document_error(
+    expected: Literal["Streams", "Devices"],
+) -> None:
+    # expat asks Python's codecs for it; their LookupError must not leave the codec as it is.
+    data = b'<?xml version="1.0" encoding="bogus"?>\n<MTConnectStreams/>'
+    with pytest.raises(
+        DocumentError, match="not readable XML: the declaration names an unknown encoding: bogus"
+    ):
+        parse_document(data, expected)
 
 
 def test_a_doctype_is_refused_before_any_entity_is_expanded() -> None:
@@ -373,3 +394,405 @@ def test_values_are_converted_to_the_tags_type(text: str, data_type: DataType, v
 def test_a_value_that_is_not_of_the_tags_type_is_a_value_error(text: str, data_type: DataType) -> None:
     with pytest.raises(ValueError):  # float() and int() word it their own way
         convert(text, data_type)
+
+
+# ---------------------------------------------------------------------- the streaming parser
+#
+# Streams documents are parsed by expat handlers that build observations as they are read. The tree walk
+# it replaced is kept below as the reference: every document, answer or refusal, must come out the same.
+
+
+def _tree_local(tag: str) -> str:
+    return tag.rpartition("}")[2]
+
+
+def _tree_children(element: ET.Element, local: str) -> list[ET.Element]:
+    return [child for child in element if _tree_local(child.tag) == local]
+
+
+def _tree_int(element: ET.Element, attribute: str, *, required: bool) -> int | None:
+    raw = element.get(attribute)
+    if raw is None:
+        if required:
+            raise DocumentError(f"<{_tree_local(element.tag)}> has no {attribute}")
+        return None
+    try:
+        return int(raw)
+    except ValueError:
+        raise DocumentError(
+            f"<{_tree_local(element.tag)}> {attribute}='{raw[:40]}' is not a number"
+        ) from None
+
+
+def _tree_timestamp(text: str | None) -> int | None:
+    try:
+        return None if text is None else parse_timestamp(text)
+    except ValueError:
+        return None
+
+
+def tree_walk(data: bytes) -> Streams:
+    """parse_document(data, "Streams") as it was: an element tree, walked once the whole was read."""
+    root = parse_xml(data)
+    kind, _version = document_kind(root)
+    if kind != "Streams":
+        raise DocumentError(f"expected an MTConnectStreams document, received MTConnect{kind}")
+    found = next(iter(_tree_children(root, "Header")), None)
+    if found is None:
+        raise DocumentError("the MTConnectStreams document has no Header")
+    header = Header(
+        instance_id=_tree_int(found, "instanceId", required=True),
+        buffer_size=_tree_int(found, "bufferSize", required=False),
+        first_sequence=_tree_int(found, "firstSequence", required=True),
+        last_sequence=_tree_int(found, "lastSequence", required=True),
+        next_sequence=_tree_int(found, "nextSequence", required=True),
+        creation_us=_tree_timestamp(found.get("creationTime")),
+        version=found.get("version", ""),
+    )
+    observations: list[Observation] = []
+    for container in _tree_children(root, "Streams"):
+        for device in _tree_children(container, "DeviceStream"):
+            for component in _tree_children(device, "ComponentStream"):
+                for group in component:
+                    category = _tree_local(group.tag)
+                    if category in ("Samples", "Events", "Condition"):
+                        observations.extend(
+                            _tree_observation(e, header, category == "Condition") for e in group
+                        )
+    observations.sort(key=lambda observation: observation.sequence)
+    return Streams(header=header, observations=tuple(observations))
+
+
+def _tree_observation(element: ET.Element, header: Header, condition: bool) -> Observation:
+    local = _tree_local(element.tag)
+    item_id = element.get("dataItemId")
+    if not item_id:
+        raise DocumentError(f"an observation <{local}> has no dataItemId")
+    sequence = _tree_int(element, "sequence", required=True)
+    assert sequence is not None
+    ts_us = _tree_timestamp(element.get("timestamp"))
+    if ts_us is None:
+        ts_us = header.creation_us
+        if ts_us is None:
+            raise DocumentError(f"observation {item_id} (sequence {sequence}) has no usable timestamp")
+    text: str | None
+    levels = {"Normal": "NORMAL", "Warning": "WARNING", "Fault": "FAULT", "Unavailable": None}
+    if condition:
+        if local not in levels:
+            raise DocumentError(
+                f"condition {item_id} is a <{local}>, not Normal, Warning, Fault or Unavailable"
+            )
+        text = levels[local]
+    else:
+        entries = _tree_children(element, "Entry")
+        if entries:
+            text = " ".join(f"{entry.get('key', '')}={(entry.text or '').strip()}" for entry in entries)
+        else:
+            text = (element.text or "").strip()
+        if text == "UNAVAILABLE":
+            text = None
+    return Observation(
+        item_id=item_id,
+        sequence=sequence,
+        ts_us=ts_us,
+        element=local,
+        text=text,
+        condition=condition,
+        native_code=element.get("nativeCode", "") if condition else "",
+    )
+
+
+def outcome(parse: Callable[[bytes], object], data: bytes) -> object:
+    try:
+        return parse(data)
+    except DocumentError as err:
+        return f"DocumentError: {err}"
+
+
+STREAMS_2 = 'xmlns="urn:mtconnect.org:MTConnectStreams:2.0"'
+HEADER = (
+    '<Header creationTime="2031-02-03T04:05:06.5Z" instanceId="5" bufferSize="64" firstSequence="1"'
+    ' lastSequence="99" nextSequence="100" version="2.0.0"/>'
+)
+
+
+def document(
+    streams_body: str, *, header: str = HEADER, prolog: str = "", after: str = "", tail: str = ""
+) -> bytes:
+    """A Streams document: its ``prolog``, then in its root the Header, ``after``, <Streams>, ``tail``."""
+    return (
+        f'<?xml version="1.0"?>\n{prolog}<MTConnectStreams {STREAMS_2}>{header}{after}'
+        f"<Streams>{streams_body}</Streams>{tail}</MTConnectStreams>"
+    ).encode()
+
+
+def path(*observations: str, group: str = "Events") -> str:
+    body = "".join(observations)
+    component = f'<ComponentStream component="Path"><{group}>{body}</{group}></ComponentStream>'
+    return f'<DeviceStream name="m">{component}</DeviceStream>'
+
+
+def event(
+    sequence: int, text: str = "ACTIVE", *, ts: str = "2031-02-03T04:05:06.25Z", extra: str = ""
+) -> str:
+    attributes = f'dataItemId="e{sequence}" sequence="{sequence}" timestamp="{ts}"{extra}'
+    return f"<Execution {attributes}>{text}</Execution>"
+
+
+# Timestamps of every form parse_timestamp reads (and some it does not), on dates no other test uses, so
+# that the first parse finds no second of them cached and the second finds them all.
+TIMESTAMPS = [
+    "2031-02-03T04:05:06Z",
+    "2031-02-03T04:05:06.5Z",
+    "2031-02-03T04:05:06.123456Z",
+    "2031-02-03T04:05:06.1234567Z",  # 7 digits: cut to microseconds
+    "2031-02-03T04:05:06.123456789Z",
+    "2031-02-03T04:05:06.000001z",
+    "2031-02-03T04:05:06.25",  # no zone: UTC
+    "2031-02-03T04:05:06",
+    "2031-02-03T06:05:06.75+02:00",
+    "2031-02-03T02:35:06-0130",
+    "2031-02-03T04:05:06.5+00:00",
+    "  2031-02-03T04:05:07.5Z ",
+    "2031-02-03t04:05:08Z",
+    "2031-02-03T04:05:06.٣Z",  # an Arabic-Indic 3: a digit to the regex and to int()
+    "2031-02-03T04:05:06.²Z",  # a superscript 2: str.isdigit says yes, the regex no
+    "2031-02-03T04:05:06.Z",
+    "2031-02-03T04:05:06.5ZZ",
+    "2031-02-03T04:05:06.5X",
+    "2031-13-03T04:05:06Z",  # no 13th month: calendar.timegm refuses it
+    "2031-02-30T25:61:61Z",  # timegm rolls these over
+    "2031-02-03 04:05:06Z",
+    "yesterday",
+    "",
+]
+
+CREATED = ' creationTime="2031-02-03T04:05:06.5Z"'
+NO_ID = '<Execution sequence="1" timestamp="2031-02-03T04:05:06Z">A</Execution>'
+BAD_SEQUENCE = '<Execution dataItemId="s" sequence="x" timestamp="2031-02-03T04:05:06Z">A</Execution>'
+ALARM = '<Alarm dataItemId="c" sequence="1" timestamp="2031-02-03T04:05:06Z"/>'
+
+# Refused by expat's handlers as the bytes are read.
+REFUSED_AS_READ = {
+    "an internal entity": document(path(event(1)), prolog='<!DOCTYPE x [<!ENTITY e "e">]>'),
+    "an external DTD": b'<?xml version="1.0"?><!DOCTYPE x SYSTEM "http://127.0.0.1:1/x.dtd">'
+    + document(path(event(1)))[21:],
+    "an undefined entity": document(path(event(1, "&e;"))),
+    "deep nesting": document(path(event(1)) + "<a>" * 200),
+    "a truncated document": document(path(event(1)))[:-40],
+}
+
+TRICKY = [
+    # whitespace, comments, CDATA and references in and between the elements
+    document(
+        "\n  "
+        + path(
+            '\n    <Program dataItemId="p" sequence="3" timestamp="2031-02-03T04:05:06Z">\n'
+            "  O1 &amp; <!-- c --><![CDATA[<O2>]]> &#x41;\n    </Program>\n    ",
+            '<Block dataItemId="b" sequence="2" timestamp="2031-02-03T04:05:06Z"><?pi x?>G01 X1</Block>',
+        )
+        + "\n"
+    ),
+    # data sets: entries, an entry with a child, another element first, nested and key-less entries
+    document(
+        path(
+            '<Variable dataItemId="v" sequence="4" timestamp="2031-02-03T04:05:06Z">head'
+            '<Entry key="a"> 1 </Entry>mid<Entry key="b">2<x>ignored</x>3</Entry><Entry>4</Entry>'
+            '<Other><Entry key="deep">5</Entry></Other>tail</Variable>',
+            '<Variable dataItemId="w" sequence="5" timestamp="2031-02-03T04:05:06Z">own<Other>x</Other>'
+            "tail</Variable>",
+            '<Variable dataItemId="x" sequence="6" timestamp="2031-02-03T04:05:06Z"><Other/>'
+            '<Entry key="k"/></Variable>',
+            '<Variable dataItemId="y" sequence="7" timestamp="2031-02-03T04:05:06Z"> UNAVAILABLE <x/>'
+            "</Variable>",
+            '<Variable dataItemId="z" sequence="8" timestamp="2031-02-03T04:05:06Z"><Entry key="a">'
+            "<Entry key='b'>1</Entry>2</Entry></Variable>",
+        )
+    ),
+    # conditions: every element, codes, text and entries ignored; an UNAVAILABLE text is a level's
+    document(
+        path(
+            '<Normal dataItemId="c" sequence="9" timestamp="2031-02-03T04:05:06Z"/>',
+            '<Warning dataItemId="c" sequence="10" timestamp="2031-02-03T04:05:06Z" nativeCode="7">'
+            "UNAVAILABLE</Warning>",
+            '<Fault dataItemId="c" sequence="11" timestamp="2031-02-03T04:05:06Z" nativeCode="">'
+            '<Entry key="a">1</Entry></Fault>',
+            '<Unavailable dataItemId="c" sequence="12" timestamp="2031-02-03T04:05:06Z" nativeCode="9"/>',
+            group="Condition",
+        )
+        + path(event(13, "UNAVAILABLE"), event(14, ""), event(15, " spaced  out "), group="Samples")
+    ),
+    # off the route: groups and observations where none is looked for; prefixes; several containers
+    document(
+        '<Samples><Execution dataItemId="no1" sequence="20" timestamp="2031-02-03T04:05:06Z">x</Execution>'
+        "</Samples>"
+        '<DeviceStream><Samples><Execution dataItemId="no2" sequence="21">x</Execution></Samples>'
+        '<ComponentStream><Other><Execution dataItemId="no3" sequence="22">x</Execution></Other>'
+        '<Events><Execution dataItemId="yes1" sequence="23" timestamp="2031-02-03T04:05:06Z">A</Execution>'
+        "</Events></ComponentStream></DeviceStream>"
+        '<x:DeviceStream xmlns:x="urn:other"><x:ComponentStream><x:Samples><x:Load dataItemId="yes2"'
+        ' sequence="24" timestamp="2031-02-03T04:05:06Z">1</x:Load></x:Samples></x:ComponentStream>'
+        "</x:DeviceStream>",
+        after=f"<Streams>{path(event(25))}</Streams><Other><Streams>{path(event(26))}</Streams></Other>",
+    ),
+    # the Header after the Streams, a second Header, observations without (usable) timestamps
+    document(path(event(30, ts="bad")), header="", tail=HEADER.replace('"5"', '"6"') + HEADER),
+    document(path(event(31, ts="bad"), '<Execution dataItemId="t" sequence="32">A</Execution>')),
+    document(path(event(33, ts="bad")), header=HEADER.replace(' creationTime="2031-02-03T04:05:06.5Z"', "")),
+    document(
+        path(event(34, ts="bad")),
+        header="",
+        tail=HEADER.replace(' creationTime="2031-02-03T04:05:06.5Z"', ""),
+    ),
+    document(path(event(35)), header="", tail=f"<Other>{HEADER}</Other>"),
+    # equal sequence numbers keep the document's order
+    document(path(event(40, "first"), event(39), event(40, "second")) + path(event(40, "third"))),
+    # refusals, and which one comes first when there are several
+    document(path('<Execution sequence="1" timestamp="2031-02-03T04:05:06Z">A</Execution>')),
+    document(path('<Execution dataItemId="" sequence="1">A</Execution>')),
+    document(path('<Execution dataItemId="e" timestamp="2031-02-03T04:05:06Z">A</Execution>')),
+    document(path('<Execution dataItemId="e" sequence=" 7 ">A</Execution>', event(8).replace('"8"', '"x"'))),
+    document(path(event(1).replace('sequence="1"', 'sequence="1_000"'), event(2).replace('"2"', '"+2"'))),
+    document(path(event(1).replace('sequence="1"', 'sequence="1.5"'))),
+    document(path(event(1).replace('sequence="1"', 'sequence="' + "9" * 5000 + '"'))),
+    document(
+        path('<Alarm dataItemId="c" sequence="1" timestamp="2031-02-03T04:05:06Z"/>', group="Condition")
+    ),
+    document(
+        path(event(1).replace('dataItemId="e1" ', ""), event(2).replace('sequence="2"', 'sequence="x"'))
+    ),
+    document(path(event(1).replace('dataItemId="e1" ', "")), header=HEADER.replace('nextSequence="100"', "")),
+    document(
+        path(event(1).replace('dataItemId="e1" ', "")),
+        header=HEADER.replace('instanceId="5"', 'instanceId="x"'),
+    ),
+    document(path(event(1).replace('dataItemId="e1" ', "")), header=""),
+    document(path(event(2).replace('sequence="2"', "")), header="", tail=HEADER),
+    document(
+        path(event(3, ts="bad")),
+        header="",
+        tail=HEADER.replace(' creationTime="2031-02-03T04:05:06.5Z"', ""),
+    ),
+    # refused before the Header and after it: the one before comes first, as it did in the tree
+    document(path(NO_ID), header="", tail=f"{HEADER}<Streams>{path(BAD_SEQUENCE)}</Streams>"),
+    document(path(BAD_SEQUENCE), header="", tail=f"{HEADER}<Streams>{path(NO_ID)}</Streams>"),
+    document(path(event(1, ts="bad"), NO_ID), header="", tail=HEADER.replace(CREATED, "")),
+    document(path(ALARM.replace("2031-02-03T04:05:06Z", "bad"), group="Condition"), header="", tail=HEADER),
+    document(
+        path(ALARM.replace("2031-02-03T04:05:06Z", "bad"), group="Condition"),
+        header="",
+        tail=HEADER.replace(CREATED, ""),
+    ),
+    document(path(event(1).replace('dataItemId="e1" ', "")))[:-20],  # refused, then malformed: malformed
+    document(path(event(1, "caf\xe9")))
+    .decode()
+    .replace('<?xml version="1.0"?>', '<?xml version="1.0" encoding="latin-1"?>')
+    .encode("latin-1"),
+    *REFUSED_AS_READ.values(),
+    # not Streams documents: refused the same way, whichever parser read them
+    b"",
+    b"not xml",
+    b"<html><body>Not Found</html>",
+    b"<html><body>Not Found</body></html>",
+    document(path(event(1))).replace(b"MTConnectStreams:2.0", b"MTConnectStreams:3.0"),
+    document(path(event(1))).replace(b"MTConnectStreams:2.0", b"MTConnectDevices:2.0"),
+    document(path(event(1))).replace(b' xmlns="urn:mtconnect.org:MTConnectStreams:2.0"', b""),
+    b'<m:MTConnectStreams xmlns:m="urn:mtconnect.org:MTConnectStreams:1.3"><m:Header instanceId="1"'
+    b' firstSequence="1" lastSequence="1" nextSequence="2"/></m:MTConnectStreams>',
+    b'<Other xmlns="urn:mtconnect.org:MTConnectStreams:2.0"><Header/></Other>',
+    b'<MTConnectStreams xmlns="urn:mtconnect.org:MTConnectStreams:2.0}x"/>',
+    b'<MTConnectAssets xmlns="urn:mtconnect.org:MTConnectAssets:2.0"/>',
+]
+TIMESTAMPED = document(path(*(event(n, ts=ts) for n, ts in enumerate(TIMESTAMPS, start=1))))
+
+
+def rendered_by_the_virtual_agent(version: str) -> list[bytes]:
+    """/current and /sample answers of the virtual agent with thousands of observations of every kind."""
+    ticks = itertools.count()
+
+    def clock() -> float:  # a few dozen observations a second: each answer spans many seconds
+        return 1_930_000_000.0 + next(ticks) * 0.0173
+
+    machine = SimulatedMachine.from_profile("lathe1", "cnc", seed=3, start=1_930_000_000.0)
+    with MTConnectAgent([machine], sample_every=None, version=version, clock=clock) as agent:
+        answers = [agent.answer("/current")[1]]
+        for n in range(3000):
+            agent.sample()
+            agent.record("lathe1", "part_count", str(n))
+            agent.record("lathe1", "system", ("NORMAL", "WARNING", "FAULT")[n % 3], native_code=str(n % 5))
+            if n % 500 == 0:
+                agent.set_available("lathe1", n % 1000 != 0)
+        first, following = agent.sequences()
+        for start in range(first, following, 1000):
+            answers.append(agent.answer(f"/sample?from={start}&count=1000")[1])
+        answers.append(agent.answer("/current")[1])
+    return [answer.encode() for answer in answers]
+
+
+TEST_DOCUMENTS = [
+    CURRENT_13,
+    PROBE_13,
+    streams(),
+    streams('<Execution dataItemId="e" sequence="4">READY</Execution>'),
+    streams('<Execution dataItemId="e" timestamp="x">ACTIVE</Execution>'),
+    streams().replace(b'nextSequence="120"', b""),
+    *TRICKY,
+    TIMESTAMPED,
+]
+
+
+@pytest.mark.parametrize("data", TEST_DOCUMENTS, ids=range(len(TEST_DOCUMENTS)))
+def test_the_streaming_parser_reads_every_document_as_the_tree_walk_did(data: bytes) -> None:
+    expected = outcome(tree_walk, data)
+    assert outcome(lambda data: parse_document(data, "Streams"), data) == expected
+    assert outcome(lambda data: parse_document(data, "Streams"), data) == expected  # seconds now cached
+
+
+@pytest.mark.parametrize("version", ["2.0", "1.3"])
+def test_the_streaming_parser_reads_the_virtual_agents_answers_as_the_tree_walk_did(version: str) -> None:
+    answers = rendered_by_the_virtual_agent(version)
+    total = 0
+    for data in answers:
+        expected = tree_walk(data)
+        assert parse_document(data, "Streams") == expected
+        total += len(expected.observations)
+    assert total > 5000
+
+
+def test_timestamps_read_through_the_cache_are_parse_timestamps() -> None:
+    for _round in range(2):  # the first reads every second afresh, the second from the cache
+        document = parse_document(TIMESTAMPED, "Streams")
+        assert isinstance(document, Streams)
+        got = {o.sequence: o.ts_us for o in document.observations}
+        for n, text in enumerate(TIMESTAMPS, start=1):
+            expected = _tree_timestamp(text)
+            fallback = us("2031-02-03T04:05:06.5")  # the Header's creationTime
+            assert got[n] == (fallback if expected is None else expected), text
+
+
+def test_streams_documents_never_become_a_tree(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The refusals of a Streams document are the streaming parser's own (the tree parser is not asked)."""
+
+    def no_tree(data: bytes) -> ET.Element:
+        raise AssertionError("parse_xml was asked")
+
+    monkeypatch.setattr(codec, "parse_xml", no_tree)
+    assert isinstance(parse_document(CURRENT_13, "Streams"), Streams)
+    for what, message in [
+        ("an internal entity", "has a DOCTYPE"),
+        ("an external DTD", "has a DOCTYPE"),
+        ("an undefined entity", "undefined entity at line 2"),
+        ("deep nesting", "nested deeper than 128 at line 2"),
+        ("a truncated document", "not well-formed XML: unclosed token at line 2"),
+    ]:
+        with pytest.raises(DocumentError, match=message):
+            parse_document(REFUSED_AS_READ[what], "Streams")
+    with pytest.raises(AssertionError, match="parse_xml was asked"):  # an error: parsed as a tree
+        parse_document(ERROR_13, "Streams")
+
+
+def test_observations_are_immutable_tuples() -> None:
+    observation = current().observations[0]
+    with pytest.raises(AttributeError):
+        observation.text = "x"  # type: ignore[misc]
+    assert observation == Observation(*observation) and observation._replace(text="x").text == "x"

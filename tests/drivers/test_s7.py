@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import re
 import textwrap
+from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -13,11 +14,12 @@ import pytest
 from snap7 import util
 from snap7.type import SrvArea
 
-from linesight.domain.errors import BadAddress, DeviceUnreachable
+from linesight.domain.errors import BadAddress, DeviceTimeout, DeviceUnreachable, DriverError
 from linesight.domain.plant import PlantFileError, parse_plant
 from linesight.domain.tags import DataType, Quality, TagSpec
 from linesight.drivers import registry
 from linesight.drivers.s7 import FACTORY, S7Driver
+from linesight.drivers.s7 import driver as s7_driver
 from linesight.runtime.engine import Engine
 from linesight.runtime.health import ConnectionState
 
@@ -602,3 +604,126 @@ async def test_reads_and_writes_from_many_tasks_take_turns_on_the_connection() -
         assert values(await s7.read([word])) == {"word": 19}
         assert s7.requests == len(plc.reads) + len(plc.writes) == 41
         await s7.close()
+
+
+async def test_a_read_cut_short_by_the_timeout_closes_the_connection_and_a_reconnect_starts_clean() -> None:
+    word = spec("word", "DB1.DBW0")
+    async with s7_server() as (plc, port):
+        db = plc.db(1, 2)
+        util.set_word(db, 0, 1)
+        s7 = driver(port, [word])
+        await s7.connect()
+        plc.read_delay = 0.5  # slower than the machine's timeout
+        with pytest.raises(TimeoutError):
+            async with asyncio.timeout(0.1):  # as the coordinator bounds every read
+                await s7.read([word])
+        # Closed at once: the answer still on its way can never be taken for the answer to another read.
+        with pytest.raises(DeviceUnreachable, match="not connected"):
+            await s7.read([word])
+        await wait_for(lambda: plc.connections == 0)
+        util.set_word(db, 0, 2)
+        plc.read_delay = 0.0
+        await s7.connect()
+        assert values(await s7.read([word])) == {"word": 2}
+        assert s7.requests == 2 and len(plc.reads) == 2
+        await s7.close()
+
+
+async def test_a_connect_cut_short_by_the_timeout_closes_its_socket() -> None:
+    ended = asyncio.Event()
+
+    async def silent(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        await reader.read(-1)  # never answers the connection request; returns once the client closes
+        ended.set()
+        writer.close()
+
+    server = await asyncio.start_server(silent, "127.0.0.1", 0)
+    s7 = driver(server.sockets[0].getsockname()[1], [spec("a", "DB1.DBW0")])
+    with pytest.raises(TimeoutError):
+        async with asyncio.timeout(0.1):
+            await s7.connect()
+    await asyncio.wait_for(ended.wait(), 5)
+    await s7.close()
+    server.close()
+    await server.wait_closed()
+
+
+def _with_reference_plus_one(answer: bytes) -> bytes:
+    return answer[:4] + (int.from_bytes(answer[4:6], "big") + 1).to_bytes(2, "big") + answer[6:]
+
+
+@pytest.mark.parametrize(
+    ("rewrite", "problem"),
+    [
+        (
+            _with_reference_plus_one,
+            "unexpected answer reading DB1 bytes 0-1: the answer to request 2, not to request 1",
+        ),
+        (
+            lambda answer: answer[:13] + b"\x02" + answer[14:],
+            "unexpected answer reading DB1 bytes 0-1: 2 variables, not the 1 asked for",
+        ),
+        (
+            lambda answer: answer[:-1],
+            "unexpected answer reading DB1 bytes 0-1: 19 bytes where the header announces 20",
+        ),
+        (
+            lambda answer: answer[:10] + b"\x85\x00" + answer[12:],
+            "the PLC refused the request reading DB1 bytes 0-1: error class 0x85, code 0x00",
+        ),
+    ],
+)
+async def test_an_answer_that_does_not_match_its_request_fails_the_read_and_the_connection(
+    rewrite: Callable[[bytes], bytes], problem: str
+) -> None:
+    word = spec("word", "DB1.DBW0")
+    async with s7_server() as (plc, port):
+        util.set_word(plc.db(1, 2), 0, 7)
+        s7 = driver(port, [word])
+        await s7.connect()
+        plc.rewrite = rewrite
+        with pytest.raises(DriverError) as failed:
+            await s7.read([word])
+        assert str(failed.value).startswith(f"press: S7 127.0.0.1:{port}: {problem}")
+        assert not isinstance(failed.value, BadAddress)  # the connection is at fault, not the tag
+        with pytest.raises(DeviceUnreachable, match="not connected"):
+            await s7.read([word])
+        plc.rewrite = None
+        await s7.connect()
+        assert values(await s7.read([word])) == {"word": 7}
+        await s7.close()
+
+
+async def test_a_request_left_unanswered_fails_even_when_no_caller_set_a_time_limit(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(s7_driver, "ANSWER_TIMEOUT_S", 0.2)
+    word = spec("word", "DB1.DBW0")
+    async with s7_server() as (plc, port):
+        plc.db(1, 2)
+        s7 = driver(port, [word])
+        await s7.connect()
+        plc.read_delay = 0.6
+        with pytest.raises(DeviceTimeout, match=r"no answer reading DB1 bytes 0-1 within 0\.2 s"):
+            await s7.read([word])
+        with pytest.raises(DeviceUnreachable, match="not connected"):
+            await s7.write(word, 1)
+        await wait_for(lambda: plc.connections == 0)  # the late answer went to a closed connection
+        await s7.close()
+
+
+async def test_a_cancellation_swallowed_while_connecting_is_raised_all_the_same() -> None:
+    # What Python 3.11's asyncio.wait_for (which snap7 uses while connecting) does when the task is
+    # cancelled just as the awaited read completes: it returns the read's result.
+    async def swallowing() -> str:
+        try:
+            await asyncio.sleep(10)
+        except asyncio.CancelledError:
+            return "the answer"
+        return "no answer"
+
+    task = asyncio.create_task(s7_driver._unswallowed(swallowing()))
+    await asyncio.sleep(0)
+    task.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await task

@@ -17,9 +17,11 @@ from linesight.drivers.s7.codec import (
     Address,
     AddressError,
     Area,
+    Item,
     LayoutField,
     Point,
     ReplyError,
+    RequestRefused,
     S7Type,
     collect,
     layout_problems,
@@ -29,9 +31,13 @@ from linesight.drivers.s7.codec import (
     parse_address,
     parse_s7_type,
     plan_reads,
+    read_answer,
+    read_request,
     reply_size,
     request_size,
     split_reply,
+    with_reference,
+    write_answer,
 )
 
 RECORD = {
@@ -435,6 +441,79 @@ def test_answers_are_split_per_variable_with_fill_bytes_and_refusals() -> None:
         split_reply(b"\xff\x04\x00\x10AB", [4])
     with pytest.raises(ReplyError, match="stops before variable 2 of 2"):
         split_reply(b"\xff\x04\x00\x08A", [1, 1])
+
+
+def test_read_requests_are_the_pdus_snap7_builds_with_the_reference_stamped_in() -> None:
+    items = [
+        Item(area=Area.DB, db=500, start=0, size=18),
+        Item(area=Area.FLAGS, db=0, start=10, size=1),
+        Item(area=Area.INPUTS, db=0, start=65535, size=222),
+        Item(area=Area.OUTPUTS, db=0, start=4, size=2),
+    ]
+    protocol = S7Protocol()
+    for count in (1, 4):
+        built = protocol.build_multi_read_request([(i.area, i.db, i.start, i.size) for i in items[:count]])
+        pdu = read_request(items[:count])
+        assert len(pdu) == request_size(count)
+        assert pdu[4:6] == b"\x00\x00"
+        assert with_reference(pdu, protocol.sequence) == built
+    plan = plan_reads([point("DB1.DBW0", "a"), point("MW2", "b")], pdu_size=480)
+    (request,) = plan.requests
+    assert request.pdu is request.pdu  # built once per plan
+    assert request.pdu == read_request(request.items)
+    assert request.text == "the flags (M) bytes 2-3, DB1 bytes 0-1"
+    assert with_reference(request.pdu, 0xBEEF)[4:6] == b"\xbe\xef"
+
+
+def _answer(reference: int = 7, *, data: bytes = b"\xff\x04\x00\x10AB", items: int = 1) -> bytes:
+    """A read answer: header (ACK_DATA, no error), function and count, the data section."""
+    return struct.pack(">BBHHHHBB", 0x32, 0x03, 0, reference, 2, len(data), 0, 0) + bytes((4, items)) + data
+
+
+def test_a_read_answer_gives_its_data_section_once_everything_in_its_header_matches() -> None:
+    assert read_answer(_answer(), 7, 1) == b"\xff\x04\x00\x10AB"
+    assert split_reply(read_answer(bytearray(_answer()), 7, 1), [2]) == [(OK, b"AB")]
+    refused = _answer()[:10] + b"\x85\x00"  # the PLC refused the whole request: error class and code
+    with pytest.raises(RequestRefused, match="error class 0x85, code 0x00") as caught:
+        read_answer(refused, 7, 1)
+    assert (caught.value.error_class, caught.value.error_code) == (0x85, 0x00)
+
+
+@pytest.mark.parametrize(
+    ("answer", "problem"),
+    [
+        (_answer()[:11], "11 bytes, too short for an S7 answer header (12)"),
+        (b"\x33" + _answer()[1:], "protocol id 0x33, not S7 (0x32)"),
+        (_answer()[:1] + b"\x01" + _answer()[2:], "PDU type 0x01, not an answer (0x03)"),
+        (_answer(reference=6), "the answer to request 6, not to request 7"),
+        (_answer()[:1] + b"\x02" + _answer()[2:], "an acknowledgement without data (PDU type 0x02)"),
+        (_answer()[:-1], "19 bytes where the header announces 20 (2 of parameters, 6 of data)"),
+        (_answer() + b"\x00", "21 bytes where the header announces 20"),
+        (_answer()[:12] + b"\x05\x01" + _answer()[14:], "function 0x05, not 0x04"),
+        (_answer(items=2), "2 variables, not the 1 asked for"),
+    ],
+)
+def test_a_read_answer_that_is_not_the_one_to_the_request_says_what_does_not_match(
+    answer: bytes, problem: str
+) -> None:
+    with pytest.raises(ReplyError) as caught:
+        read_answer(answer, 7, 1)
+    assert str(caught.value).startswith(problem)
+
+
+def test_a_write_answer_gives_its_return_code() -> None:
+    def answer(data: bytes) -> bytes:
+        return struct.pack(">BBHHHHBB", 0x32, 0x03, 0, 9, 2, len(data), 0, 0) + b"\x05\x01" + data
+
+    assert write_answer(answer(b"\xff"), 9) == OK
+    assert write_answer(answer(b"\x0a"), 9) == 0x0A
+    with pytest.raises(ReplyError, match="2 bytes of data, not the one return code of a write"):
+        write_answer(answer(b"\xff\xff"), 9)
+    with pytest.raises(ReplyError, match="function 0x05, not 0x04"):
+        read_answer(answer(b"\xff"), 9, 1)
+    error = struct.pack(">BBHHHHBB", 0x32, 0x02, 0, 9, 0, 0, 0x84, 0x04)  # as the emulator refuses
+    with pytest.raises(RequestRefused, match="error class 0x84, code 0x04"):
+        write_answer(error, 9)
 
 
 def test_a_refused_variable_refuses_its_only_tag_or_makes_its_tags_suspects() -> None:

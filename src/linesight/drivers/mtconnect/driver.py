@@ -1,9 +1,9 @@
 """MTConnect over HTTP (httpx): /probe, /current, then /sample?from=nextSequence followed without gaps.
 
 One request at a time per connection. Every answer is read up to a size limit and parsed without DTDs
-(``codec.parse_xml``). The stream is followed by repeated ``/sample`` requests rather than the agent's
-multipart streaming: each answer is one complete document, so a broken or hostile agent can only ever
-cost one bounded request, and catching up after a pause is the same code path as normal following.
+(``codec.parse_document``). The stream is followed by repeated ``/sample`` requests rather than the
+agent's multipart streaming: each answer is one complete document, so a broken or hostile agent can only
+ever cost one bounded request, and catching up after a pause is the same code path as normal following.
 """
 
 from __future__ import annotations
@@ -24,6 +24,7 @@ from linesight.domain.tags import Quality, Sample, TagSpec, TagValue
 from linesight.domain.units import parse_duration
 from linesight.drivers.base import SampleSink
 from linesight.drivers.mtconnect.codec import (
+    CONVERTERS,
     AddressError,
     AgentError,
     ConditionStates,
@@ -267,8 +268,9 @@ class MTConnectDriver:
         return item
 
     def _sample(self, spec: TagSpec, ts_us: int, text: str | None) -> Sample:
+        # Built positionally (tuple.__new__, as Sample's hot paths do): one per observation followed.
         if text is None:
-            return Sample(spec.key, ts_us, None, Quality.BAD)
+            return tuple.__new__(Sample, (spec.key, ts_us, None, Quality.BAD))
         try:
             value: TagValue = convert(text, spec.data_type)
         except ValueError:
@@ -282,8 +284,8 @@ class MTConnectDriver:
                     text[:80],
                     spec.data_type.value,
                 )
-            return Sample(spec.key, ts_us, None, Quality.BAD)
-        return Sample(spec.key, ts_us, value, Quality.GOOD)
+            return tuple.__new__(Sample, (spec.key, ts_us, None, Quality.BAD))
+        return tuple.__new__(Sample, (spec.key, ts_us, value, Quality.GOOD))
 
     def _snapshot(self, document: Streams, skip_before: int | None) -> list[Sample]:
         """The followed tags' values in a /current answer (those from ``skip_before`` on, if given)."""
@@ -296,15 +298,28 @@ class MTConnectDriver:
         return samples
 
     def _changes(self, observations: Sequence[Observation], start: int) -> list[Sample]:
+        # The hot path of following: up to ``count`` observations a request, several requests a second.
+        # Each observation is unpacked in one step (a tuple) and each Sample built positionally; only a
+        # value that does not convert goes through _sample (marked bad, said once).
         samples: list[Sample] = []
-        followed = self._followed
+        append = samples.append
+        followed, conditions, converters = self._followed, self._conditions, CONVERTERS
+        new, good, bad = tuple.__new__, Quality.GOOD, Quality.BAD
         for observation in observations:
-            specs = followed.get(observation.item_id)
-            if specs is None or observation.sequence < start:
+            item_id, sequence, ts_us, _element, text, condition, _code = observation
+            specs = followed.get(item_id)
+            if specs is None or sequence < start:
                 continue
-            text = self._conditions.apply(observation) if observation.condition else observation.text
+            if condition:
+                text = conditions.apply(observation)
             for spec in specs:
-                samples.append(self._sample(spec, observation.ts_us, text))
+                if text is None:
+                    append(new(Sample, (spec.key, ts_us, None, bad)))
+                    continue
+                try:
+                    append(new(Sample, (spec.key, ts_us, converters[spec.data_type](text), good)))
+                except ValueError:
+                    append(self._sample(spec, ts_us, text))
         return samples
 
     # ------------------------------------------------------------------ polling

@@ -1,4 +1,4 @@
-"""S7 addresses, value decoding and multi-variable read planning: pure functions, no I/O.
+"""S7 addresses, values, multi-variable read planning, read requests and answers: pure, no I/O.
 
 Addresses use the Siemens absolute notation: ``DB500.DBX0.3`` (a bit), ``DB500.DBB2`` / ``DBW4`` /
 ``DBD6`` (1, 2 or 4 bytes), ``M10.2``, ``MW20``, ``I0.1`` (German ``E0.1``), ``IW64``, ``Q4.0``
@@ -10,6 +10,7 @@ or ``DB500.DBB28:record.part_count`` (at byte 28). Everything the PLC sends is b
 
 from __future__ import annotations
 
+import functools
 import itertools
 import re
 import struct
@@ -32,6 +33,11 @@ PARAMETER_HEAD = 2  # function code and item count
 ITEM_SPEC = 12  # one variable's address in a read or write request
 ITEM_HEADER = 4  # return code, transport size and length before each item's data in a reply
 WRITE_OVERHEAD = REQUEST_HEADER + PARAMETER_HEAD + ITEM_SPEC + ITEM_HEADER
+
+# Header fields of the PDUs the driver builds and checks itself (the read path).
+PROTOCOL_ID = 0x32
+JOB, ACK, ACK_DATA = 0x01, 0x02, 0x03  # PDU types: a request, an answer without data, one with data
+READ_VAR, WRITE_VAR = 0x04, 0x05  # function codes
 
 OK = 0xFF  # an item's return code when the PLC delivered it
 RETURN_CODES = {
@@ -735,6 +741,16 @@ class Request:
     def request_bytes(self) -> int:
         return request_size(len(self.items))
 
+    @functools.cached_property
+    def pdu(self) -> bytes:
+        """This read's request PDU with PDU reference 0, built once: ``with_reference`` stamps each send."""
+        return read_request(self.items)
+
+    @functools.cached_property
+    def text(self) -> str:
+        """What it reads, for messages: ``DB500 bytes 0-17, the flags (M) bytes 10-10``."""
+        return ", ".join(str(item) for item in self.items)
+
     @property
     def reply_bytes(self) -> int:
         return reply_size([item.size for item in self.items])
@@ -838,17 +854,100 @@ def _fit(packed: list[list[Item]], item: Item, pdu_size: int, max_items: int) ->
     return len(packed) - 1
 
 
-# ---------------------------------------------------------------------- answers
+# ---------------------------------------------------------------------- PDUs
+
+_HEADER = struct.Struct(">BBHHHH")  # protocol id, PDU type, reserved, reference, parameter and data length
+_REPLY = struct.Struct(">BBHHHHBB")  # the same, then the error class and code of an answer
+_READ_ITEM = struct.Struct(">BBBBHHB")  # specification, length, syntax id, transport, count, DB, area
+_SPEC, _SPEC_LENGTH, _ANY, _BYTES = 0x12, 0x0A, 0x10, 0x02
+
+
+def read_request(items: Sequence[Item]) -> bytes:
+    """The request PDU reading these variables as bytes (S7-ANY addresses), with PDU reference 0."""
+    parameters = bytes((READ_VAR, len(items))) + b"".join(
+        _READ_ITEM.pack(_SPEC, _SPEC_LENGTH, _ANY, _BYTES, item.size, item.db, item.area)
+        + (item.start * 8).to_bytes(3, "big")  # a bit address
+        for item in items
+    )
+    return _HEADER.pack(PROTOCOL_ID, JOB, 0, 0, len(parameters), 0) + parameters
+
+
+def with_reference(pdu: bytes, reference: int) -> bytearray:
+    """A copy of a request PDU carrying this PDU reference (1 to 65535), which its answer repeats."""
+    request = bytearray(pdu)
+    request[4:6] = reference.to_bytes(2, "big")
+    return request
 
 
 class ReplyError(ValueError):
-    """A read answer that does not match its request (too short, wrong item count)."""
+    """An answer that does not match its request (too short, another reference, wrong item count)."""
+
+
+class RequestRefused(Exception):
+    """The PLC refused a whole request: the answer's header carries an error class and code."""
+
+    def __init__(self, error_class: int, error_code: int) -> None:
+        super().__init__(f"error class 0x{error_class:02x}, code 0x{error_code:02x}")
+        self.error_class = error_class
+        self.error_code = error_code
+
+
+def read_answer(answer: bytes | bytearray, reference: int, count: int) -> bytes | bytearray:
+    """The data section of the answer to the read request with this PDU reference and ``count`` variables.
+
+    Raises RequestRefused when the PLC refused the request, and ReplyError naming what does not match
+    when the answer is not the one to this request: not S7, not an answer, another reference, lengths
+    that do not add up, another function or number of variables.
+    """
+    return _answer_data(answer, reference, READ_VAR, count)
+
+
+def write_answer(answer: bytes | bytearray, reference: int) -> int:
+    """The return code in the answer to the write request (of one variable) with this PDU reference;
+    RequestRefused or ReplyError as for ``read_answer``."""
+    data = _answer_data(answer, reference, WRITE_VAR, 1)
+    if len(data) != 1:
+        raise ReplyError(f"{len(data)} bytes of data, not the one return code of a write")
+    return data[0]
+
+
+def _answer_data(answer: bytes | bytearray, reference: int, function: int, count: int) -> bytes | bytearray:
+    if len(answer) < REPLY_HEADER:
+        raise ReplyError(f"{len(answer)} bytes, too short for an S7 answer header ({REPLY_HEADER})")
+    header = _REPLY.unpack_from(answer)
+    protocol, kind, _reserved, answered, parameters, data, error_class, error_code = header
+    if protocol != PROTOCOL_ID:
+        raise ReplyError(f"protocol id 0x{protocol:02x}, not S7 (0x{PROTOCOL_ID:02x})")
+    if kind not in (ACK, ACK_DATA):
+        raise ReplyError(f"PDU type 0x{kind:02x}, not an answer (0x{ACK_DATA:02x})")
+    if answered != reference:
+        raise ReplyError(f"the answer to request {answered}, not to request {reference}")
+    if error_class or error_code:
+        raise RequestRefused(error_class, error_code)
+    if kind != ACK_DATA:
+        raise ReplyError(f"an acknowledgement without data (PDU type 0x{kind:02x})")
+    if REPLY_HEADER + parameters + data != len(answer):
+        raise ReplyError(
+            f"{len(answer)} bytes where the header announces {REPLY_HEADER + parameters + data}"
+            f" ({parameters} of parameters, {data} of data)"
+        )
+    if parameters != PARAMETER_HEAD:
+        raise ReplyError(f"{parameters} bytes of parameters, not {PARAMETER_HEAD}")
+    answered_function, items = answer[REPLY_HEADER], answer[REPLY_HEADER + 1]
+    if answered_function != function:
+        raise ReplyError(f"function 0x{answered_function:02x}, not 0x{function:02x}")
+    if items != count:
+        raise ReplyError(f"{items} variables, not the {count} asked for")
+    return answer[REPLY_HEADER + PARAMETER_HEAD :]
+
+
+# ---------------------------------------------------------------------- answers
 
 
 ItemResult = tuple[int, bytes]  # return code, data
 
 
-def split_reply(data: bytes, sizes: Sequence[int]) -> list[ItemResult]:
+def split_reply(data: bytes | bytearray, sizes: Sequence[int]) -> list[ItemResult]:
     """The data section of a read answer as (return code, bytes) per requested variable."""
     results: list[ItemResult] = []
     offset = 0

@@ -1,20 +1,22 @@
-"""Siemens S7 (S7-300/400/1200/1500, PUT/GET) through python-snap7: planned multi-variable reads.
+"""Siemens S7 (S7-300/400/1200/1500, PUT/GET) through python-snap7's asyncio client: planned reads.
 
-snap7 is synchronous: every call runs in a worker thread, one request at a time per connection.
-Requests are built and answers parsed by snap7's protocol layer; the driver sends each one itself
-(``iso_exchange_buffer``) so that it decides how many requests a poll takes and sees the return code
-of every variable of a multi-variable read, not only the first failure.
+The connection is snap7's ``AsyncClient`` (asyncio streams, on the event loop; no worker thread):
+snap7 opens it and negotiates the PDU size, and the driver sends each request itself
+(``iso_exchange_buffer``), one at a time per connection, so that it decides how many requests a poll
+takes and sees the return code of every variable of a multi-variable read, not only the first
+failure. A plan's read requests are built once (codec) and each send stamps a fresh PDU reference in;
+write requests are built by snap7's protocol layer. Every answer is checked by the codec (PDU type,
+reference, error class and code, lengths, function, variable count) before it is used. A request
+cancelled midway (the coordinator's timeout) closes the connection at once: it is never read from
+again, and the next connect starts on a new one.
 """
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
-import socket
-import threading
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Awaitable, Mapping, Sequence
 from typing import Annotated, Any, Literal, TypeVar
 
 from pydantic import (
@@ -26,9 +28,9 @@ from pydantic import (
     ValidationError,
     model_validator,
 )
-from snap7.client import Client
+from snap7.async_client import AsyncClient
 from snap7.datatypes import S7Area, S7WordLen
-from snap7.error import S7ConnectionError, S7Error, S7ProtocolError, S7TimeoutError
+from snap7.error import S7ConnectionError, S7Error, S7TimeoutError, get_protocol_error_message
 from snap7.type import Parameter
 
 from linesight.domain.errors import BadAddress, ConfigError, DeviceTimeout, DeviceUnreachable, DriverError
@@ -47,7 +49,7 @@ from linesight.drivers.s7.codec import (
     Point,
     ReadPlan,
     ReplyError,
-    Request,
+    RequestRefused,
     S7Type,
     collect,
     layout_problems,
@@ -55,13 +57,16 @@ from linesight.drivers.s7.codec import (
     max_write_bytes,
     parse_s7_type,
     plan_reads,
+    read_answer,
     refusal_reason,
     split_reply,
+    with_reference,
+    write_answer,
 )
 
 log = logging.getLogger(__name__)
 # snap7 logs every connect, disconnect and negotiation at INFO; the coordinator already reports a
-# connection's life once per change. Its warnings (stale answers, odd PDU sizes) still come through.
+# connection's life once per change. Its warnings (odd PDU sizes) still come through.
 logging.getLogger("snap7").setLevel(logging.WARNING)
 
 Location = tuple[str | int, ...]
@@ -69,6 +74,9 @@ T = TypeVar("T")
 
 _CONNECTION_TYPES = {"pg": 1, "op": 2, "basic": 3}
 _MAX_PLANS = 256
+# A request unanswered this long fails even when no caller set a time limit (as snap7's own default);
+# the coordinator's timeout (the machine's, default 2 s) normally fires first.
+ANSWER_TIMEOUT_S = 5.0
 
 
 def _identifier(name: str) -> str:
@@ -150,11 +158,9 @@ class S7Driver:
         self._layouts = settings.codec_layouts()
         self._points = {spec.key: make_point(spec, self._layouts) for spec in tags}
         self._plans: dict[tuple[tuple[str, ...], bool], ReadPlan] = {}
-        self._client: Client | None = None
-        # Clients whose call was cancelled (the coordinator's timeout) while their thread still runs:
-        # nobody may use them again, and close() disconnects them.
-        self._dropped: list[Client] = []
+        self._client: AsyncClient | None = None
         self._pdu_size = 0
+        self._reference = 0  # the PDU reference of the last request sent; its answer must repeat it
         self._undecodable: set[str] = set()
         # Requests on one connection are strictly sequential: reads and writes take turns.
         self._lock = asyncio.Lock()
@@ -173,88 +179,75 @@ class S7Driver:
     async def connect(self) -> None:
         await self.close()
         settings = self.settings
-        client = Client()
+        client = AsyncClient()
         client.set_connection_type(_CONNECTION_TYPES[settings.connection_type])
         client.set_param(Parameter.PDURequest, settings.pdu_size)
-        cancelled = threading.Event()
-
-        def open_connection() -> None:
-            client.connect(settings.host, settings.rack, settings.slot, tcp_port=settings.port)
-            if cancelled.is_set():  # the caller gave up while this thread was connecting
-                _disconnect(client, wake=False)
-
         try:
-            await asyncio.to_thread(open_connection)
-        except asyncio.CancelledError:
-            cancelled.set()
-            self._dropped.append(client)
+            await _unswallowed(
+                client.connect(settings.host, settings.rack, settings.slot, tcp_port=settings.port)
+            )
+        except BaseException as err:
+            _abort(client)  # snap7 closes on its own errors, not when cancelled (the coordinator's timeout)
+            if isinstance(err, S7TimeoutError):
+                raise DeviceTimeout(self._where(f"no answer to the connection request ({err})")) from err
+            if isinstance(err, S7Error | OSError):
+                raise DeviceUnreachable(
+                    self._where(f"cannot connect (rack {settings.rack}, slot {settings.slot}): {err}")
+                ) from err
             raise
-        except S7TimeoutError as err:
-            raise DeviceTimeout(self._where(f"no answer to the connection request ({err})")) from err
-        except (S7Error, OSError) as err:
-            raise DeviceUnreachable(
-                self._where(f"cannot connect (rack {settings.rack}, slot {settings.slot}): {err}")
-            ) from err
+        connection = client.connection
+        assert connection is not None
+        # Workaround: snap7 waits for each block it receives with asyncio.wait_for(..., timeout). On
+        # Python 3.11 that runs every receive in a task of its own (over a third of the client's CPU
+        # a read) and may swallow a cancellation that arrives with the block. Without a timeout,
+        # wait_for awaits the receive directly; _exchange bounds each request itself.
+        connection.timeout = None  # type: ignore[assignment]
         pdu_size = client.get_pdu_length()
         if pdu_size != self._pdu_size:
             self._plans.clear()  # the plans were cut for another PDU size
             self._pdu_size = pdu_size
+        self._reference = 0
         self._client = client
 
     async def close(self) -> None:
         client, self._client = self._client, None
-        dropped, self._dropped = self._dropped, []
-        if client is None and not dropped:
+        if client is None:
             return
+        transport = _transport(client)
+        try:
+            await client.disconnect()  # a disconnect request to the PLC, then the socket closed
+        finally:
+            if transport is not None:
+                transport.abort()  # cancelled or failed midway: closed all the same (no-op once closed)
 
-        def disconnect_all() -> None:
-            if client is not None:
-                _disconnect(client, wake=False)
-            for other in dropped:
-                _disconnect(other, wake=True)
-
-        await asyncio.to_thread(disconnect_all)
-
-    def _connected(self) -> Client:
+    def _connected(self) -> AsyncClient:
         client = self._client
-        if client is None or not client.connected:
+        if client is None or not client.get_connected():
             raise DeviceUnreachable(self._where("not connected"))
         return client
 
-    async def _in_thread(self, client: Client, call: Callable[[], T]) -> T:
-        try:
-            return await asyncio.to_thread(call)
-        except asyncio.CancelledError:
-            # The thread carries on with this socket; a write must not start on it meanwhile.
-            if self._client is client:
-                self._client = None
-                self._dropped.append(client)
-            raise
-        except DriverError as err:
-            if not isinstance(err, BadAddress) and self._client is client:
-                # A lost or confused connection: the next call reconnects rather than reusing it.
-                self._client = None
-                self._dropped.append(client)
-            raise
+    def _drop(self, client: AsyncClient) -> None:
+        """Never use this connection again: its state is unknown (an answer may still be on its way)."""
+        if self._client is client:
+            self._client = None
+        _abort(client)
 
-    def _exchange(self, client: Client, pdu: bytes, doing: str) -> dict[str, Any]:
-        """Send one request PDU and parse its answer (in the worker thread)."""
+    async def _exchange(self, client: AsyncClient, pdu: bytearray, doing: str) -> bytearray:
+        """Send one request PDU and return its answer PDU."""
         self.requests += 1
         try:
-            reply = client.iso_exchange_buffer(bytearray(pdu))
-            response = client.protocol.parse_response(bytes(reply))
-            client.protocol.validate_pdu_reference(response["sequence"])
-        except S7TimeoutError as err:
-            raise DeviceTimeout(self._where(f"no answer {doing} ({err})")) from err
-        except S7ConnectionError as err:
+            async with asyncio.timeout(ANSWER_TIMEOUT_S):
+                return await client.iso_exchange_buffer(pdu)
+        except (TimeoutError, S7TimeoutError) as err:
+            raise DeviceTimeout(self._where(f"no answer {doing} within {ANSWER_TIMEOUT_S:g} s")) from err
+        except (S7ConnectionError, OSError) as err:
             raise DeviceUnreachable(self._where(f"connection lost {doing}: {err}")) from err
-        except OSError as err:
-            raise DeviceUnreachable(self._where(f"connection lost {doing}: {err}")) from err
-        except S7ProtocolError as err:
-            if err.error_code:  # the PLC's answer carries an error class and code: it refused the request
-                raise _Refused(err) from err
-            raise DriverError(self._where(f"unexpected answer {doing}: {err}")) from err
-        return response
+        except S7Error as err:
+            raise DriverError(self._where(f"request failed {doing}: {err}")) from err
+
+    def _next_reference(self) -> int:
+        self._reference = self._reference % 0xFFFF + 1
+        return self._reference
 
     # ------------------------------------------------------------------ reads
 
@@ -262,14 +255,19 @@ class S7Driver:
         keys = tuple(spec.key for spec in tags)
         async with self._lock:
             client = self._connected()
-            outcome = await self._read_plan(client, self._plan(keys, isolate=False))
-            if outcome.suspects:
-                # A variable shared by several tags was refused: read those tags one by one to find
-                # which of them the PLC refuses, so that only they are set aside.
-                again = await self._read_plan(client, self._plan(tuple(outcome.suspects), isolate=True))
-                outcome.values.update(again.values)
-                outcome.undecodable.update(again.undecodable)
-                outcome.refused.update(again.refused)
+            try:
+                outcome = await self._read_plan(client, self._plan(keys, isolate=False))
+                if outcome.suspects:
+                    # A variable shared by several tags was refused: read those tags one by one to find
+                    # which of them the PLC refuses, so that only they are set aside.
+                    again = await self._read_plan(client, self._plan(tuple(outcome.suspects), isolate=True))
+                    outcome.values.update(again.values)
+                    outcome.undecodable.update(again.undecodable)
+                    outcome.refused.update(again.refused)
+            except BaseException:
+                # Cancelled mid-request, a lost or confused connection: the next call reconnects.
+                self._drop(client)
+                raise
         if outcome.refused:
             details = "; ".join(
                 f"{key} ({self._points[key].text}): {refusal_reason(self._points[key], code)}"
@@ -320,31 +318,24 @@ class S7Driver:
             )
         return plan
 
-    async def _read_plan(self, client: Client, plan: ReadPlan) -> Outcome:
-        results = await self._in_thread(client, lambda: self._read_requests(client, plan.requests))
-        return collect(plan, results)
-
-    def _read_requests(self, client: Client, requests: Sequence[Request]) -> list[list[ItemResult]]:
+    async def _read_plan(self, client: AsyncClient, plan: ReadPlan) -> Outcome:
         found: list[list[ItemResult]] = []
-        for request in requests:
+        for request in plan.requests:
             items = request.items
-            doing = f"reading {', '.join(str(item) for item in items)}"
-            pdu = client.protocol.build_multi_read_request(
-                [(item.area.value, item.db, item.start, item.size) for item in items]
-            )
+            reference = self._next_reference()
+            doing = f"reading {request.text}"
+            answer = await self._exchange(client, with_reference(request.pdu, reference), doing)
             try:
-                response = self._exchange(client, pdu, doing)
-            except _Refused as refused:
+                found.append(
+                    split_reply(read_answer(answer, reference, len(items)), [item.size for item in items])
+                )
+            except RequestRefused as refused:
                 raise DriverError(
-                    self._where(f"the PLC refused the request {doing}: {refused.error}")
+                    self._where(f"the PLC refused the request {doing}: {_refusal(refused)}")
                 ) from None
-            try:
-                if (response.get("parameters") or {}).get("item_count") != len(items):
-                    raise ReplyError(f"the answer does not hold the {len(items)} variables asked for")
-                found.append(split_reply(response.get("raw_data", b""), [item.size for item in items]))
             except ReplyError as err:
                 raise DriverError(self._where(f"unexpected answer {doing}: {err}")) from None
-        return found
+        return collect(plan, found)
 
     # ------------------------------------------------------------------ writes
 
@@ -364,9 +355,15 @@ class S7Driver:
             raise BadAddress(self._where(f"{tag.key} ({point.text}): {err}"), tags=(tag.key,)) from None
         async with self._lock:
             client = self._connected()
-            await self._in_thread(client, lambda: self._write_point(client, point, data))
+            try:
+                await self._write_point(client, point, data)
+            except BadAddress:
+                raise  # the PLC refused this write: the connection is fine
+            except BaseException:
+                self._drop(client)
+                raise
 
-    def _write_point(self, client: Client, point: Point, data: bytes) -> None:
+    async def _write_point(self, client: AsyncClient, point: Point, data: bytes) -> None:
         address = point.address
         area = S7Area(address.area.value)
         doing = f"writing {point.key} ({point.text})"
@@ -383,36 +380,66 @@ class S7Driver:
                 for offset in range(0, len(data), step)
             ]
         for start, word_len, chunk in pieces:
-            pdu = client.protocol.build_write_request(area, address.db, start, word_len, chunk)
+            reference = self._next_reference()
+            pdu = with_reference(
+                client.protocol.build_write_request(area, address.db, start, word_len, chunk), reference
+            )
+            answer = await self._exchange(client, pdu, doing)
             try:
-                response = self._exchange(client, pdu, doing)
-            except _Refused as refused:
-                raise BadAddress(self._where(f"{doing}: {refused.error}"), tags=(point.key,)) from None
-            code = (response.get("data") or {}).get("return_code")
+                code = write_answer(answer, reference)
+            except RequestRefused as refused:
+                raise BadAddress(
+                    self._where(f"{doing}: the PLC refused the request: {_refusal(refused)}"),
+                    tags=(point.key,),
+                ) from None
+            except ReplyError as err:
+                raise DriverError(self._where(f"unexpected answer {doing}: {err}")) from None
             if code != OK:
-                reason = refusal_reason(point, code) if isinstance(code, int) else "no acknowledgement"
-                raise BadAddress(self._where(f"{doing}: {reason}"), tags=(point.key,))
+                raise BadAddress(self._where(f"{doing}: {refusal_reason(point, code)}"), tags=(point.key,))
 
 
-class _Refused(Exception):
-    """The PLC answered a request with an error in its header (the whole request refused)."""
-
-    def __init__(self, error: S7ProtocolError) -> None:
-        super().__init__(str(error))
-        self.error = error
+def _refusal(refused: RequestRefused) -> str:
+    code = refused.error_class << 8 | refused.error_code
+    return f"{refused} ({get_protocol_error_message(code)})"
 
 
-def _disconnect(client: Client, *, wake: bool) -> None:
-    """Close a client (in a worker thread); ``wake`` first shuts its socket down, which ends a
-    receive another thread may still be blocked in."""
+async def _unswallowed(call: Awaitable[T]) -> T:
+    """Await snap7's connect; raise the cancellation it may have swallowed.
+
+    Workaround: while connecting, snap7 waits for each block it receives with ``asyncio.wait_for``,
+    which on Python 3.11 returns the block instead of raising when the task is cancelled just as the
+    block arrives: the coordinator's timeout, or the engine's stop, would be lost. The task still
+    counts the cancellation request, so it is raised here, and ``connect`` closes the connection as
+    for any other cancellation. (Once connected, the driver turns that ``wait_for`` off: see connect.)
+    """
+    task = asyncio.current_task()
+    pending = task.cancelling() if task is not None else 0
+    result = await call
+    if task is not None and task.cancelling() > pending:
+        raise asyncio.CancelledError
+    return result
+
+
+def _transport(client: AsyncClient) -> asyncio.WriteTransport | None:
+    # snap7 keeps its stream private and has no synchronous close: the driver closes the transport.
     connection = client.connection
-    if wake and connection is not None and connection.socket is not None:
-        with contextlib.suppress(OSError):
-            connection.socket.shutdown(socket.SHUT_RDWR)
-    try:
-        client.disconnect()
-    except (S7Error, OSError) as err:
-        log.debug("disconnecting from %s failed: %s", client.host, err)
+    writer = connection._writer if connection is not None else None
+    return writer.transport if writer is not None else None
+
+
+def _abort(client: AsyncClient) -> None:
+    """Close a client's socket at once, whatever snap7 was doing on it.
+
+    A connection whose request was cancelled or went wrong is closed now, before anything else runs
+    (snap7's own close sends a disconnect request and waits), so that an answer still on its way is
+    never read as the answer to a later request.
+    """
+    transport = _transport(client)
+    if transport is not None:
+        transport.abort()
+    if client.connection is not None:
+        client.connection.connected = False
+    client.connected = False
 
 
 class S7Factory:

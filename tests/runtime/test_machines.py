@@ -102,3 +102,37 @@ async def test_a_restart_mid_shift_replays_the_shift_from_the_historian(tmp_path
             status = engine.machines.status("m")
             assert status.parts == 30
             assert status.timeline and status.timeline[0].state is MachineState.RUNNING
+
+
+async def test_the_replay_after_a_restart_keeps_every_state_change_of_the_shift(tmp_path: Path) -> None:
+    path = tmp_path / "h.duckdb"
+    factory = ScriptedFactory()
+    with Historian(path) as historian:
+        engine = Engine(
+            plant_with_oee(),
+            historian=historian,
+            factories={"scripted": factory},
+            backoff=FAST,
+            flush_interval=0.1,
+        )
+        async with engine:
+            await wait_for(lambda: "m" in factory.drivers)
+            values = factory.drivers["m"].values
+            for state, wanted in (
+                (1, MachineState.RUNNING),
+                (3, MachineState.STOPPED),
+                (1, MachineState.RUNNING),
+            ):
+                values.update({"m.state": state, "m.parts": 100, "m.rejects": 0})
+                await wait_for(lambda wanted=wanted: engine.machines.status("m").state is wanted)
+            before = [span.state for span in engine.machines.status("m").timeline]
+    assert before == [MachineState.RUNNING, MachineState.STOPPED, MachineState.RUNNING]
+    with Historian(path) as historian:
+        engine = Engine(
+            plant_with_oee(), historian=historian, factories={"scripted": ScriptedFactory()}, backoff=FAST
+        )
+        async with engine:
+            # The whole shift comes back as one batch: each change in it is a span, at its own time.
+            replayed = engine.machines.status("m").timeline
+    assert [span.state for span in replayed][:3] == before
+    assert replayed[0].end <= replayed[1].start < replayed[1].end  # each at its own time, in order

@@ -110,6 +110,8 @@ class MachineTracker:
 
     def update(self, batch: Sequence[Sample]) -> None:
         roles = self._roles
+        # A machine's state is derived once per timestamp, after all its state tags of that moment
+        # (a rule may read several); a batch may span many moments: a replay of the shift is one batch.
         touched: dict[str, int] = {}
         with self._lock:
             for sample in batch:
@@ -118,6 +120,11 @@ class MachineTracker:
                     continue
                 for machine_id, name, role in found:
                     machine = self._machines[machine_id]
+                    moment = touched.get(machine_id)
+                    if moment is not None and sample.ts_us > moment:
+                        assert machine.oee is not None
+                        self._enter(machine, derive_state(machine.oee.state, machine.latest), moment)
+                        del touched[machine_id]
                     self._roll_shift(machine, sample.ts_us)
                     if role == "state":
                         machine.latest[name] = sample

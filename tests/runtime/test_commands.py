@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from linesight.domain.errors import PermissionDenied
+from linesight.domain.errors import LineSightError, PermissionDenied
 from linesight.domain.users import (
     Permission,
     Role,
@@ -48,7 +48,10 @@ def test_permissions_are_decided_in_one_table() -> None:
 
 async def test_an_operator_cannot_write_a_setpoint_and_the_attempt_is_audited(tmp_path: Path) -> None:
     factory = ScriptedFactory()
-    tags = [{"name": "setpoint", "address": "sp", "scale": 0.1}]
+    tags = [
+        {"name": "setpoint", "address": "sp", "scale": 0.1, "writable": True},
+        {"name": "parts", "address": "p"},
+    ]
     with Historian(tmp_path / "h.duckdb") as historian:
         historian.save_user(User(name="ana", role=Role.OPERATOR, secret=hash_secret("2468")))
         historian.save_user(User(name="bruno", role=Role.SUPERVISOR, secret=hash_secret("1357")))
@@ -70,6 +73,10 @@ async def test_an_operator_cannot_write_a_setpoint_and_the_attempt_is_audited(tm
             bruno = await commands.login("bruno", "1357")
             await commands.write_setpoint(bruno, "oven", "setpoint", 85.0)
             assert factory.drivers["oven"].values["oven.setpoint"] == pytest.approx(850.0)  # raw: 85 / 0.1
+            factory.drivers["oven"].values["oven.parts"] = 42
+            with pytest.raises(LineSightError, match=r"oven.parts is not writable: .*`writable: true`"):
+                await commands.write_setpoint(bruno, "oven", "parts", 0)
+            assert factory.drivers["oven"].values["oven.parts"] == 42  # the counter was never touched
         trail = [(e.user, e.action, e.target, e.outcome, e.new) for e in reversed(historian.audit_entries())]
     assert trail == [
         ("ana", "login", "ana", "refused", ""),
@@ -77,4 +84,5 @@ async def test_an_operator_cannot_write_a_setpoint_and_the_attempt_is_audited(tm
         ("ana", "write_setpoint", "oven.setpoint", "refused", ""),
         ("bruno", "login", "bruno", "done", ""),
         ("bruno", "write_setpoint", "oven.setpoint", "done", "85.0"),
+        ("bruno", "write_setpoint", "oven.parts", "failed", "0"),
     ]

@@ -51,6 +51,8 @@ class TagConfig(_Model):
     deadband: float = Field(default=0.0, ge=0.0, allow_inf_nan=False)
     poll_interval: Seconds | None = Field(default=None, gt=0.0)
     description: str = ""
+    # Only a tag marked writable can be written (a setpoint); counters and states are never offered.
+    writable: bool = False
     options: dict[str, OptionValue] = Field(default_factory=dict)
 
 
@@ -135,6 +137,7 @@ class MachineConfig(_Model):
                 deadband=tag.deadband,
                 poll_interval=tag.poll_interval or self.poll_interval,
                 description=tag.description,
+                writable=tag.writable,
                 options=tuple(sorted(tag.options.items())),
             )
             for tag in self.tags

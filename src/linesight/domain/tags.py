@@ -63,6 +63,7 @@ class TagSpec:
     deadband: float = 0.0
     poll_interval: float = 1.0
     description: str = ""
+    writable: bool = False  # the plant file allows writes (a setpoint)
     # Protocol-specific extras (byte order, unit id, sampling interval...) left to the driver.
     options: tuple[tuple[str, str | int | float | bool], ...] = field(default=())
 

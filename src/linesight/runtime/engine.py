@@ -241,6 +241,11 @@ class Engine:
 
     # ------------------------------------------------------------------ queries (any thread)
 
+    @property
+    def historian(self) -> HistorianLike | None:
+        """The historian the engine writes to (queries on it belong in a worker thread)."""
+        return self._historian
+
     def health(self) -> list[MachineHealth]:
         found = {machine_id: coordinator.health() for machine_id, coordinator in self._coordinators.items()}
         found.update(self._broken)
@@ -258,6 +263,10 @@ class Engine:
         spec = next((s for s in machine.tag_specs() if s.name == tag_name), None)
         if spec is None:
             raise LineSightError(f"machine {machine_id} has no tag {tag_name!r}")
+        if not spec.writable:
+            raise LineSightError(
+                f"{machine_id}.{tag_name} is not writable: the plant file must say `writable: true` on it"
+            )
         raw = value
         if spec.scaled and isinstance(value, int | float) and not isinstance(value, bool):
             raw = (value - spec.offset) / spec.scale

@@ -13,8 +13,11 @@ import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from pathlib import Path
 from types import TracebackType
 
+import asyncua
+import platformdirs
 from asyncua import ua
 from asyncua.common.node import Node
 from asyncua.server.server import Server
@@ -94,8 +97,7 @@ class OpcUaPackagingLine:
     async def start(self) -> None:
         if self.port == 0:
             self.port = _free_port(self.host)
-        server = Server()
-        await server.init()
+        server = await _initialised_server()
         server.set_endpoint(self.endpoint)
         server.set_server_name("LineSight virtual packaging line")
         server.set_security_policy([ua.SecurityPolicyType.NoSecurity])
@@ -184,3 +186,50 @@ def _free_port(host: str) -> int:
     with socket.socket() as probe:
         probe.bind((host, 0))
         return int(probe.getsockname()[1])
+
+
+async def _initialised_server() -> Server:
+    """A server with OPC UA's standard address space, from a cache when there is one.
+
+    Building the standard address space takes about a second of CPU, half of the demo's start; asyncua
+    can keep it in a shelf and load its nodes lazily from there (0.07 s). The shelf lives in the
+    user's cache folder, one per asyncua version; when it cannot be written or read, the server
+    builds the address space as before.
+    """
+    shelf = _address_space_shelf()
+    if shelf is not None:
+        server = Server()
+        try:
+            await server.init(shelf)
+        except Exception as err:  # noqa: BLE001 - a broken cache must never stop the demo: rebuild
+            log.info("the OPC UA address space cache %s is unreadable (%s): building it again", shelf, err)
+            _drop_shelf(shelf)
+        else:
+            _mark_shelf(shelf)
+            return server
+    server = Server()
+    await server.init()
+    return server
+
+
+def _mark_shelf(shelf: Path) -> None:
+    # Python's fallback dbm (no gdbm) writes NAME.dat and NAME.dir, but asyncua looks for NAME or
+    # NAME.db before it reads a shelf: an empty NAME says the shelf is there.
+    if Path(f"{shelf}.dat").is_file() and not shelf.exists():
+        with contextlib.suppress(OSError):
+            shelf.touch()
+
+
+def _drop_shelf(shelf: Path) -> None:
+    for stale in shelf.parent.glob(shelf.name + "*"):
+        with contextlib.suppress(OSError):
+            stale.unlink()
+
+
+def _address_space_shelf() -> Path | None:
+    folder = Path(platformdirs.user_cache_dir("linesight")) / "opcua"
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError:
+        return None
+    return folder / f"standard-address-space-asyncua-{asyncua.__version__.replace('.', '_')}"

@@ -8,7 +8,7 @@ STAMP := $(VENV)/.installed
 SYSTEM_PACKAGES := python3-venv python3-dev libegl1 libgl1 libxkbcommon0 libfontconfig1 libdbus-1-3 \
 	libglib2.0-0 fonts-dejavu-core mosquitto mosquitto-clients postgresql
 
-.PHONY: run test lint typecheck contracts unit bench system-packages clean
+.PHONY: run test lint typecheck contracts unit bench translations screenshots system-packages clean
 
 # The demo: a virtual plant speaking Modbus TCP, OPC UA, S7 and MTConnect on this computer, read by the real drivers.
 run: $(STAMP)
@@ -27,6 +27,22 @@ bench: $(STAMP)
 	$(BIN)/python bench/ingest.py
 	$(BIN)/python bench/query.py
 	$(BIN)/python bench/memory.py
+	$(BIN)/python bench/drivers.py
+	$(BIN)/python bench/ui.py --db bench/out/query.duckdb
+
+# After changing a visible string: collect the strings into the .ts (translations kept), translate the
+# new ones (pyside6-linguist, or by hand: every <translation> filled), then compile the .qm. Both are
+# checked in; tests/app/test_translations.py fails while either is behind the code.
+TRANSLATIONS := src/linesight/resources/translations
+translations: $(STAMP)
+	$(BIN)/pyside6-lupdate $$(find src/linesight/app src/linesight/widgets -name '*.py' | sort) \
+		-locations none -no-obsolete -source-language en -target-language pt_BR -ts $(TRANSLATIONS)/linesight_pt_BR.ts
+	$(BIN)/pyside6-lrelease $(TRANSLATIONS)/linesight_pt_BR.ts -qm $(TRANSLATIONS)/linesight_pt_BR.qm
+
+# Every HMI screen in both themes and both languages, on the demo plant with its history, drawn
+# offscreen into docs/screenshots/hmi/ (see tools/screenshots.py for what the data is).
+screenshots: $(STAMP)
+	$(BIN)/python tools/screenshots.py
 
 # As root (CI containers, fresh machines) install whatever system package is missing; otherwise say what is.
 system-packages:

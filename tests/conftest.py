@@ -3,9 +3,18 @@
 from __future__ import annotations
 
 import logging
+import os
+import tempfile
 from collections.abc import Iterator
 
 import pytest
+
+# Qt without a display: set before any test module imports Qt.
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+os.environ.setdefault("QT_QUICK_BACKEND", "software")
+# The HMI's QSettings (and anything else under ~/.config) of the person running the tests stay untouched.
+os.environ["XDG_CONFIG_HOME"] = tempfile.mkdtemp(prefix="linesight-tests-config-")
+os.environ["XDG_CACHE_HOME"] = tempfile.mkdtemp(prefix="linesight-tests-cache-")
 
 
 def pytest_configure(config: pytest.Config) -> None:

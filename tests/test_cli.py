@@ -250,3 +250,21 @@ def test_kill_9_loses_at_most_the_last_flush_interval_and_the_file_opens_cleanly
     flush_interval, poll_interval, slack = 1.0, 0.1, 0.5
     lost_s = killed_at - stats.newest_us / 1e6
     assert lost_s <= flush_interval + poll_interval + slack, f"lost {lost_s:.2f} s of data"
+
+
+@pytest.mark.slow
+def test_a_headless_run_never_loads_qt(tmp_path: Path) -> None:
+    plant = tmp_path / "plant.yaml"
+    plant.write_text(SMALL_PLANT)
+    script = (
+        "import sys; from linesight.cli import main; "
+        f"code = main(['run', '--headless', '--plant', {str(plant)!r}, "
+        f"'--db', {str(tmp_path / 'h.duckdb')!r}, '--duration', '1', '--status-interval', '0']); "
+        "qt = ('PySide6', 'pyqtgraph', 'qasync'); "
+        "print(sorted(m for m in sys.modules if m.split('.')[0] in qt)); sys.exit(code)"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, timeout=60, check=False
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip().splitlines()[-1] == "[]"

@@ -21,6 +21,7 @@ from urllib.parse import parse_qsl, urlsplit
 from linesight import __version__
 from linesight.domain.errors import HistorianError, LineSightError
 from linesight.domain.plant import PlantConfig, PlantFileError
+from linesight.domain.users import AuditEntry, Role, User, check_new_secret, hash_secret
 from linesight.drivers.discovery import machine_yaml
 from linesight.runtime.engine import Engine
 from linesight.runtime.health import ConnectionState
@@ -37,9 +38,7 @@ _UNITS = {"s": 1, "m": 60, "min": 60, "h": 3600, "d": 86400, "w": 604800}
 def main(argv: Sequence[str] | None = None) -> int:
     parser = _parser()
     argv = _join_relative_times(list(sys.argv[1:] if argv is None else argv))
-    args = parser.parse_args(argv)
-    if args.command is None:  # plain `linesight` runs the demo
-        args = parser.parse_args([*argv, "demo"])
+    args = parser.parse_args(_with_default_command(argv))
     logging.basicConfig(
         level=getattr(logging, args.log_level.upper()),
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
@@ -55,7 +54,12 @@ def main(argv: Sequence[str] | None = None) -> int:
 def _agent_options(command: argparse.ArgumentParser) -> None:
     """The options of every command that runs the runtime."""
     command.add_argument(
-        "--headless", action="store_true", help="no window: the edge agent (the HMI is not built yet)"
+        "--headless", action="store_true", help="no window: the edge agent (status lines on stdout)"
+    )
+    command.add_argument(
+        "--kiosk",
+        action="store_true",
+        help="the HMI full screen and locked: leaving takes an administrator's PIN",
     )
     command.add_argument(
         "--db",
@@ -75,6 +79,31 @@ def _agent_options(command: argparse.ArgumentParser) -> None:
         default=None,
         help="keep a JSON file of every machine's health (state, last error, round trip, samples/s) current",
     )
+
+
+COMMANDS = ("run", "demo", "check", "export", "browse", "probe", "users")
+
+
+def _with_default_command(argv: list[str]) -> list[str]:
+    """``linesight [--plant F] [--kiosk] ...`` without a command: ``run`` with a plant file (given, or
+    the one the HMI settings remember), otherwise ``demo``."""
+    index = 0
+    while index < len(argv) and argv[index].startswith("--log-level"):
+        index += 1 if "=" in argv[index] else 2
+    rest = argv[index:]
+    if any(item in COMMANDS for item in rest) or any(item in ("-h", "--help", "--version") for item in rest):
+        return argv
+    given = any(item == "--plant" or item.startswith("--plant=") for item in rest)
+    remembered = not given and "--headless" not in rest and bool(_remembered_plant())
+    command = "run" if given or remembered else "demo"
+    return [*argv[:index], command, *rest]
+
+
+def _remembered_plant() -> str:
+    """The plant file the HMI was last started with (HMI settings; Qt is loaded only for this)."""
+    from linesight.app import settings as hmi_settings
+
+    return hmi_settings.load().plant
 
 
 def _join_relative_times(argv: list[str]) -> list[str]:
@@ -101,7 +130,10 @@ def _parser() -> argparse.ArgumentParser:
 
     run = commands.add_parser("run", help="poll the plant's machines and record their data")
     run.add_argument(
-        "--plant", type=Path, default=None, help="plant file (default: the built-in simulated plant)"
+        "--plant",
+        type=Path,
+        default=None,
+        help="plant file (default: the one the HMI was last started with, else the built-in simulated plant)",
     )
     _agent_options(run)
     run.set_defaults(handler=_cmd_run)
@@ -155,6 +187,25 @@ def _parser() -> argparse.ArgumentParser:
         help="Modbus: addresses to try, e.g. hr:0-99 (repeatable; default hr:0-99 ir:0-99 co:0-99 di:0-99)",
     )
     probe.set_defaults(handler=_cmd_probe)
+
+    users = commands.add_parser("users", help="the people who log in to the HMI, and the audit trail")
+    user_commands = users.add_subparsers(dest="users_command", required=True)
+    add = user_commands.add_parser(
+        "add", help="add a user, or change one's role or PIN (the PIN is asked for, or read from stdin)"
+    )
+    add.add_argument("name", help="login name: letters, digits, '.', '_' or '-', up to 32")
+    add.add_argument("--role", required=True, choices=[role.value for role in Role])
+    add.add_argument("--display-name", default="", help="the name the HMI shows (default: the login name)")
+    add.add_argument("--password", action="store_true", help="a password (8+ characters) instead of a PIN")
+    listing = user_commands.add_parser("list", help="list the users and their roles")
+    remove = user_commands.add_parser("remove", help="remove a user")
+    remove.add_argument("name")
+    audit = user_commands.add_parser("audit", help="print the audit trail, newest first")
+    audit.add_argument("--limit", type=int, default=50)
+    for command in (add, listing, remove, audit):
+        command.add_argument("--plant", type=Path, default=None, help="plant file whose historian holds them")
+        command.add_argument("--db", type=Path, default=None, help="historian file (overrides --plant)")
+    users.set_defaults(handler=_cmd_users)
     return parser
 
 
@@ -207,7 +258,19 @@ def _open_historian(plant: PlantConfig, path: Path) -> Historian:
 
 
 def _cmd_run(args: argparse.Namespace) -> int:
-    return _run_plant(args, args.plant or SIMULATED_PLANT, virtual=False)
+    plant_path: Path | None = args.plant
+    if not args.headless:
+        from dataclasses import replace
+
+        from linesight.app import settings as hmi_settings
+
+        saved = hmi_settings.load()
+        if plant_path is None and saved.plant:
+            plant_path = Path(saved.plant)
+            log.info("plant file from the HMI settings: %s", plant_path)
+        elif plant_path is not None and saved.plant != str(plant_path.resolve()):
+            hmi_settings.save(replace(saved, plant=str(plant_path.resolve())))  # the next start opens it
+    return _run_plant(args, plant_path or SIMULATED_PLANT, virtual=False)
 
 
 def _cmd_demo(args: argparse.Namespace) -> int:
@@ -220,8 +283,6 @@ def _run_plant(args: argparse.Namespace, plant_path: Path, *, virtual: bool) -> 
     except PlantFileError as err:
         print(err, file=sys.stderr)
         return EXIT_INVALID
-    if not args.headless:
-        log.info("the HMI window is not part of this build yet; running headless")
     db_path = _historian_path(plant, plant_path, args.db)
     try:
         historian = _open_historian(plant, db_path)
@@ -230,9 +291,24 @@ def _run_plant(args: argparse.Namespace, plant_path: Path, *, virtual: bool) -> 
         return EXIT_ERROR
     log.info("plant %s from %s; historian %s", plant.id, plant_path, db_path)
     # The virtual plant loads every protocol's server library: only when the demo needs it.
-    from linesight.virtualplant.plant import PortInUse
+    from linesight.virtualplant.plant import PortInUse, VirtualPlant
 
     try:
+        if not args.headless:
+            if virtual:
+                VirtualPlant().check_ports()  # before any window: a taken port is a message, not a hang
+                _seed_demo_users(historian)
+            elif not historian.users():
+                log.warning("no users yet: the HMI only shows values; add one with `linesight users add`")
+            from linesight.app.main import run_hmi
+
+            return run_hmi(
+                plant,
+                historian,
+                around=VirtualPlant if virtual else None,
+                kiosk=args.kiosk or None,
+                duration=args.duration,
+            )
         asyncio.run(
             _run_headless(
                 plant, historian, args.status_interval, args.duration, sys.stdout, args.health_file, virtual
@@ -477,6 +553,125 @@ def _cmd_export(args: argparse.Namespace) -> int:
         return EXIT_ERROR
     print(f"wrote {rows} rows of {len(args.tag)} tag(s) to {out}")
     return EXIT_OK
+
+
+# ---------------------------------------------------------------------- users
+
+_USER_NAME = re.compile(r"^[A-Za-z0-9._-]{1,32}$")
+
+
+def _cmd_users(args: argparse.Namespace) -> int:
+    """Users live in the historian beside the audit trail; every change here is audited too."""
+    if args.db is not None:
+        db_path: Path = args.db
+    else:
+        plant_path = args.plant or DEMO_PLANT
+        try:
+            plant = load_plant(plant_path)
+        except PlantFileError as err:
+            print(err, file=sys.stderr)
+            return EXIT_INVALID
+        db_path = _historian_path(plant, plant_path, None)
+    actor = f"cli:{_os_user()}"
+    try:
+        with Historian(db_path, read_only=args.users_command in ("list", "audit")) as historian:
+            if args.users_command == "list":
+                for user in historian.users():
+                    print(f"{user.name:<20} {user.role.value:<12} {user.display_name}")
+                return EXIT_OK
+            if args.users_command == "audit":
+                for entry in historian.audit_entries(limit=args.limit):
+                    when = (
+                        datetime.fromtimestamp(entry.ts_us / 1e6, UTC)
+                        .astimezone()
+                        .isoformat(timespec="seconds")
+                    )
+                    change = f" {entry.old} -> {entry.new}" if entry.old or entry.new else ""
+                    print(
+                        f"{when} {entry.user or '-'} ({entry.role or '-'}) {entry.action} {entry.target}"
+                        f"{change}: {entry.outcome}{' - ' + entry.detail if entry.detail else ''}"
+                    )
+                return EXIT_OK
+            if args.users_command == "remove":
+                if not historian.remove_user(args.name):
+                    print(f"error: no user {args.name!r} in {db_path}", file=sys.stderr)
+                    return EXIT_ERROR
+                historian.audit(_cli_audit(actor, "remove_user", args.name))
+                print(f"removed {args.name}")
+                return EXIT_OK
+            if not _USER_NAME.match(args.name):
+                print(
+                    f"error: user name {args.name!r}: use 1 to 32 letters, digits, '.', '_' or '-'",
+                    file=sys.stderr,
+                )
+                return EXIT_INVALID
+            secret = _read_secret(password=args.password)
+            problem = check_new_secret(secret, pin=not args.password)
+            if problem is not None:
+                print(f"error: {problem}", file=sys.stderr)
+                return EXIT_INVALID
+            old = next((u for u in historian.users() if u.name == args.name), None)
+            role = Role(args.role)
+            historian.save_user(
+                User(name=args.name, role=role, secret=hash_secret(secret), display_name=args.display_name)
+            )
+            historian.audit(
+                _cli_audit(
+                    actor, "save_user", args.name, old="" if old is None else old.role.value, new=role.value
+                )
+            )
+            print(f"{'changed' if old else 'added'} {args.name} ({role.value})")
+            return EXIT_OK
+    except (HistorianError, LineSightError) as err:
+        print(f"error: {err}", file=sys.stderr)
+        return EXIT_ERROR
+
+
+# The demo plant's people, documented in docs/hmi.md; a real plant starts with none (`linesight users add`).
+DEMO_USERS = (
+    ("operador", Role.OPERATOR, "1234"),
+    ("supervisor", Role.SUPERVISOR, "2345"),
+    ("manutencao", Role.MAINTENANCE, "3456"),
+    ("gerente", Role.MANAGER, "4567"),
+    ("admin", Role.ADMIN, "9876"),
+)
+
+
+def _seed_demo_users(historian: Historian) -> None:
+    if historian.users():
+        return
+    for name, role, pin in DEMO_USERS:
+        historian.save_user(User(name=name, role=role, secret=hash_secret(pin)))
+    historian.audit(_cli_audit("demo", "seed_demo_users", ", ".join(name for name, _r, _p in DEMO_USERS)))
+    log.info("demo users created (PINs in docs/hmi.md): %s", ", ".join(name for name, _r, _p in DEMO_USERS))
+
+
+def _read_secret(*, password: bool) -> str:
+    """The new PIN or password: asked twice on a terminal, else the first line of stdin."""
+    what = "password" if password else "PIN"
+    if not sys.stdin.isatty():
+        return sys.stdin.readline().rstrip("\r\n")
+    import getpass
+
+    first = getpass.getpass(f"new {what}: ")
+    if getpass.getpass(f"the {what} again: ") != first:
+        raise LineSightError(f"the two {what}s differ")
+    return first
+
+
+def _cli_audit(actor: str, action: str, target: str, *, old: str = "", new: str = "") -> AuditEntry:
+    return AuditEntry(
+        ts_us=time.time_ns() // 1000, user=actor, role="", action=action, target=target, old=old, new=new
+    )
+
+
+def _os_user() -> str:
+    try:
+        import getpass
+
+        return getpass.getuser()
+    except (KeyError, OSError):
+        return "unknown"
 
 
 if __name__ == "__main__":

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import threading
 import time
 
@@ -46,3 +47,15 @@ async def test_the_loop_still_runs_threads_after_an_engine_stopped_on_it() -> No
     async with Engine(plant(machine("m")), historian=None, factories={"scripted": factory}, backoff=FAST):
         pass
     assert await asyncio.to_thread(lambda: 42) == 42
+
+
+def test_a_stop_cancels_what_is_still_running_so_that_the_caller_hears_of_it() -> None:
+    engine = Engine(
+        plant(machine("m")), historian=None, factories={"scripted": ScriptedFactory()}, backoff=FAST
+    )
+    runner = EngineThread(engine)
+    runner.start()
+    waiting = runner.submit(asyncio.sleep(3600))
+    assert runner.running
+    runner.stop()
+    assert waiting.cancelled() and not runner.running

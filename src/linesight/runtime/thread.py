@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 import threading
 from collections.abc import Callable, Coroutine
 from concurrent.futures import Future
@@ -12,6 +13,7 @@ from typing import Any, TypeVar
 from linesight.runtime.engine import Engine
 
 T = TypeVar("T")
+log = logging.getLogger(__name__)
 
 
 class EngineThread:
@@ -33,13 +35,30 @@ class EngineThread:
         self._thread = threading.Thread(target=self._main, name=name, daemon=True)
         self._ready = threading.Event()
         self._error: BaseException | None = None
+        self._stopping = False
 
     def start(self, timeout: float = 30.0) -> None:
+        """Start and wait until the engine runs; its start error is raised here."""
         self._thread.start()
         if not self._ready.wait(timeout):
             raise TimeoutError("the runtime did not start in time")
         if self._error is not None:
             raise self._error
+
+    def start_in_background(self) -> None:
+        """Start without waiting (a window shows at once); ``submit`` queues until the loop runs.
+
+        A start error is logged by the runtime thread and leaves the engine stopped."""
+        self._thread.start()
+
+    @property
+    def started(self) -> bool:
+        return self._ready.is_set() and self._error is None
+
+    @property
+    def running(self) -> bool:
+        """Whether a submitted coroutine will run: started (or starting) and not stopping."""
+        return self._thread.is_alive() and not self._stopping and self._error is None
 
     def submit(self, coroutine: Coroutine[Any, Any, T]) -> Future[T]:
         return asyncio.run_coroutine_threadsafe(coroutine, self._loop)
@@ -51,6 +70,8 @@ class EngineThread:
     def stop(self, timeout: float = 30.0) -> None:
         if not self._thread.is_alive():
             return
+        self._stopping = True
+        self._ready.wait(timeout)  # a stop right after a background start waits for the start
         self.submit(self._shutdown()).result(timeout)
         self._loop.call_soon_threadsafe(self._loop.stop)
         self._thread.join(timeout)
@@ -69,6 +90,7 @@ class EngineThread:
         try:
             self._loop.run_until_complete(self._boot())
         except BaseException as err:  # noqa: BLE001 - handed to the starting thread, which raises it
+            log.error("the runtime could not start: %s", err)
             self._error = err
             self._loop.run_until_complete(self._stack.aclose())
             self._ready.set()
@@ -78,5 +100,12 @@ class EngineThread:
         try:
             self._loop.run_forever()
         finally:
+            # Commands still running (a history query, a write waiting on a device) are cancelled, so
+            # that whoever submitted them hears so; a closed loop would leave their futures pending.
+            leftover = asyncio.all_tasks(self._loop)
+            for task in leftover:
+                task.cancel()
+            if leftover:
+                self._loop.run_until_complete(asyncio.gather(*leftover, return_exceptions=True))
             self._loop.run_until_complete(self._loop.shutdown_asyncgens())
             self._loop.close()

@@ -77,7 +77,7 @@ class VirtualPlant:
         await self.stop()
 
     async def start(self) -> None:
-        self._check_ports()
+        self.check_ports()
         try:
             await self.presses.start()
             self._started.append("presses")
@@ -112,7 +112,7 @@ class VirtualPlant:
             else:
                 await self.presses.stop()
 
-    def _check_ports(self) -> None:
+    def check_ports(self) -> None:
         """Fail before starting anything when a port is taken, naming it and what needs it."""
         for what, port in (
             ("Modbus press line", self.ports.modbus),

@@ -1,0 +1,92 @@
+"""Start the HMI: Qt on the main thread (with qasync for the UI's own coroutines), the runtime on a
+worker thread with its own asyncio loop, and the bridge between them."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import signal
+import sys
+from collections.abc import Callable
+from contextlib import AbstractAsyncContextManager
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
+import qasync
+from PySide6.QtCore import QTimer
+from PySide6.QtWidgets import QApplication
+
+from linesight.app import settings as settings_store
+from linesight.app import theme
+from linesight.app.bridge import RuntimeBridge
+from linesight.app.i18n import Languages
+from linesight.app.window import MainWindow
+from linesight.domain.plant import PlantConfig
+from linesight.runtime.commands import Commands
+from linesight.runtime.engine import Engine
+from linesight.runtime.thread import EngineThread
+from linesight.storage import Historian
+
+log = logging.getLogger(__name__)
+
+
+def run_hmi(
+    plant: PlantConfig,
+    historian: Historian,
+    *,
+    around: Callable[[], AbstractAsyncContextManager[Any]] | None = None,
+    kiosk: bool | None = None,
+    settings_path: Path | None = None,
+    duration: float | None = None,
+) -> int:
+    """Run the window until it is closed (or ``duration`` seconds); returns the exit status."""
+    # The runtime (and the demo's devices) start first, on their own thread, while the window is built:
+    # both take about a second and a half, and the first live value is wanted within 3 s of the start.
+    engine = Engine(plant, historian=historian)
+    runtime = EngineThread(engine, around=around)
+    runtime.start_in_background()
+    bridge: RuntimeBridge | None = None
+    try:
+        app = QApplication.instance() or QApplication(sys.argv)
+        assert isinstance(app, QApplication)
+        app.setApplicationName("LineSight")
+        app.setOrganizationName("LineSight")
+        settings = settings_store.load(settings_path)
+        if kiosk is not None:
+            settings = replace(settings, kiosk=kiosk)
+        languages = Languages(app)
+        languages.switch(settings.language)
+        theme.apply(
+            app,
+            settings.theme,
+            font_scale=settings.font_scale * (1.25 if settings.kiosk else 1.0),
+            kiosk=settings.kiosk,
+        )
+
+        commands = Commands(engine, historian)
+        bridge = RuntimeBridge(
+            runtime, engine, commands, numbers_hz=settings.numbers_hz, trends_fps=settings.trends_fps
+        )
+        window = MainWindow(
+            bridge, plant, settings, languages, save_settings=lambda s: settings_store.save(s, settings_path)
+        )
+        bridge.start()
+        window.present()
+
+        loop = qasync.QEventLoop(app)
+        asyncio.set_event_loop(loop)
+        closed = asyncio.Event()
+        app.aboutToQuit.connect(closed.set)
+        with contextlib.suppress(NotImplementedError):  # SIGTERM from systemd: close like the window's button
+            loop.add_signal_handler(signal.SIGTERM, window.unlock_and_close)
+        if duration is not None:
+            QTimer.singleShot(int(duration * 1000), window.unlock_and_close)
+        with loop:
+            loop.run_until_complete(closed.wait())
+    finally:
+        if bridge is not None:
+            bridge.stop()
+        runtime.stop()  # stops polling, closes connections, writes every collected sample
+    return 0

@@ -1,0 +1,1 @@
+"""The HMI screens, following the ISA-101 display hierarchy."""

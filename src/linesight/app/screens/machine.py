@@ -1,0 +1,403 @@
+"""L2, one machine: its state and the shift's timeline, OEE and its factors, counters, live trends of
+chosen tags, every tag's current value (with a write for setpoints), and the machine's recent alarms."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Mapping, Sequence
+from datetime import UTC, datetime, timedelta
+
+import numpy as np
+from PySide6.QtCore import QEvent, Qt, Signal
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QFrame,
+    QGridLayout,
+    QHBoxLayout,
+    QHeaderView,
+    QLabel,
+    QListWidget,
+    QListWidgetItem,
+    QPushButton,
+    QSplitter,
+    QTableWidget,
+    QTableWidgetItem,
+    QVBoxLayout,
+    QWidget,
+)
+
+from linesight.app.bridge import RuntimeBridge
+from linesight.app.notice import notice
+from linesight.domain.machine import MachineState
+from linesight.domain.plant import MachineConfig, PlantConfig
+from linesight.domain.state import rule_tags
+from linesight.domain.tags import DataType, Quality, Sample, TagSpec
+from linesight.runtime.machines import MachineStatus
+from linesight.storage import Historian
+from linesight.widgets.gauge import OeeGauge
+from linesight.widgets.keypad import NumericKeypad
+from linesight.widgets.palette import Palette
+from linesight.widgets.texts import duration_text, number, state_name
+from linesight.widgets.timeline import StateTimeline
+from linesight.widgets.trend import SeriesSpec, TrendPlot
+
+LIVE_WINDOW_S = 600
+MAX_TRENDS = 8
+
+
+class MachineScreen(QWidget):
+    backRequested = Signal()
+    historyRequested = Signal(list)  # tag keys
+    writeRequested = Signal(str, str, float)  # machine id, tag name, value
+
+    def __init__(self, bridge: RuntimeBridge, plant: PlantConfig, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setObjectName("MachineScreen")
+        self._bridge = bridge
+        self._plant = plant
+        self._machine: MachineConfig | None = None
+        self._specs: list[TagSpec] = []
+        self._trended: list[str] = []
+        self._rows: dict[str, int] = {}
+        # The last minutes of each trended tag from the historian, older than what the live ring holds
+        # (the ring fills only from the moment the runtime started): (UTC µs, values).
+        self._earlier: dict[str, tuple[np.ndarray, np.ndarray]] = {}
+        self._earlier_ticket = 0
+
+        self.back = QPushButton()
+        self.back.setProperty("role", "nav")
+        self.back.clicked.connect(self.backRequested)
+        self.title = QLabel()
+        self.title.setProperty("role", "title")
+        self.state = QLabel()
+        self.since = QLabel()
+        self.since.setProperty("role", "muted")
+        self.history = QPushButton()
+        self.history.clicked.connect(lambda: self.historyRequested.emit(self._history_tags()))
+        header = QHBoxLayout()
+        header.addWidget(self.back)
+        header.addSpacing(12)
+        header.addWidget(self.title)
+        header.addSpacing(16)
+        header.addWidget(self.state, 0, Qt.AlignmentFlag.AlignVCenter)
+        header.addWidget(self.since, 0, Qt.AlignmentFlag.AlignVCenter)
+        header.addStretch(1)
+        header.addWidget(self.history)
+
+        self.gauges = {name: OeeGauge() for name in ("oee", "availability", "performance", "quality")}
+        gauges = QHBoxLayout()
+        for gauge in self.gauges.values():
+            gauge.setMinimumSize(150, 150)
+            gauges.addWidget(gauge)
+        self.counter_labels: dict[str, QLabel] = {}
+        self.counter_values: dict[str, QLabel] = {}
+        counters = QGridLayout()
+        for row, name in enumerate(("parts", "good", "rejects", "micro_stops")):
+            caption, value = QLabel(), QLabel()
+            caption.setProperty("role", "muted")
+            value.setProperty("role", "title")
+            value.setAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+            counters.addWidget(caption, row, 0)
+            counters.addWidget(value, row, 1)
+            self.counter_labels[name], self.counter_values[name] = caption, value
+        self.timeline = StateTimeline()
+        self.timeline.setMinimumHeight(70)
+        summary = QFrame()
+        summary.setProperty("role", "panel")
+        summary_layout = QGridLayout(summary)
+        summary_layout.addLayout(gauges, 0, 0)
+        summary_layout.addLayout(counters, 0, 1)
+        summary_layout.addWidget(self.timeline, 1, 0, 1, 2)
+        summary_layout.setColumnStretch(0, 3)
+        summary_layout.setColumnStretch(1, 1)
+
+        self.trend = TrendPlot()
+        self.trend.set_live_window(LIVE_WINDOW_S)
+        self.picker = QListWidget()
+        self.picker.setMaximumWidth(240)
+        self.picker.itemChanged.connect(self._picked)
+        trends = QSplitter()
+        trends.addWidget(self.picker)
+        trends.addWidget(self.trend)
+        trends.setStretchFactor(1, 1)
+
+        self.values = QTableWidget(0, 4)
+        self.values.verticalHeader().setVisible(False)
+        self.values.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+        self.values.setSelectionMode(QAbstractItemView.SelectionMode.NoSelection)
+        self.values.horizontalHeader().setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
+        for column in (1, 2, 3):  # a value, its unit and the Write button are never cut
+            self.values.horizontalHeader().setSectionResizeMode(
+                column, QHeaderView.ResizeMode.ResizeToContents
+            )
+        self.alarms = QListWidget()
+        self.alarms.setMaximumHeight(140)
+        self.alarms_title = QLabel()
+        self.alarms_title.setProperty("role", "subtitle")
+        side = QVBoxLayout()
+        side.addWidget(self.values, 1)
+        side.addWidget(self.alarms_title)
+        side.addWidget(self.alarms)
+
+        body = QHBoxLayout()
+        left = QVBoxLayout()
+        left.addWidget(summary)
+        left.addWidget(trends, 1)
+        body.addLayout(left, 3)
+        body.addLayout(side, 2)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(12, 8, 12, 12)
+        layout.addLayout(header)
+        layout.addLayout(body, 1)
+        self._retranslate()
+        bridge.valuesChanged.connect(self.show_values)
+        bridge.statusChanged.connect(self.show_statuses)
+        bridge.trendTick.connect(self.refresh_trends)
+
+    # ------------------------------------------------------------------ which machine
+
+    @property
+    def machine_id(self) -> str | None:
+        return self._machine.id if self._machine else None
+
+    def set_machine(self, machine_id: str) -> None:
+        self._machine = self._plant.machine(machine_id)
+        self._specs = self._machine.tag_specs()
+        self.title.setText(self._machine.title)
+        numeric = [spec for spec in self._specs if spec.data_type not in (DataType.STRING, DataType.BOOL)]
+        self._trended = [spec.key for spec in default_trends(self._machine, numeric)]
+        self.picker.blockSignals(True)
+        self.picker.clear()
+        for spec in numeric:
+            item = QListWidgetItem(f"{spec.name} ({spec.unit})" if spec.unit else spec.name)
+            item.setData(Qt.ItemDataRole.UserRole, spec.key)
+            item.setFlags(item.flags() | Qt.ItemFlag.ItemIsUserCheckable)
+            item.setCheckState(
+                Qt.CheckState.Checked if spec.key in self._trended else Qt.CheckState.Unchecked
+            )
+            self.picker.addItem(item)
+        self.picker.blockSignals(False)
+        self._set_series()
+        self.values.setRowCount(len(self._specs))
+        self._rows = {}
+        for row, spec in enumerate(self._specs):
+            self._rows[spec.key] = row
+            self.values.setItem(row, 0, QTableWidgetItem(spec.name))
+            value = QTableWidgetItem("—")
+            value.setTextAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+            self.values.setItem(row, 1, value)
+            self.values.setItem(row, 2, QTableWidgetItem(spec.unit))
+            if spec.writable and spec.data_type is not DataType.STRING:
+                button = QPushButton(self.tr("Write…"))
+                button.setProperty("tag", spec.name)
+                button.clicked.connect(lambda _checked=False, s=spec: self._ask_value(s))
+                self.values.setCellWidget(row, 3, button)
+        self.values.resizeRowsToContents()
+        self.alarms.clear()
+        self.show_values(self._bridge.engine.live.snapshot())
+        self.show_statuses([self._bridge.status(machine_id)])
+        self._earlier = {}
+        self._load_earlier(self._trended)
+        self.refresh_trends()
+
+    def _history_tags(self) -> list[str]:
+        return list(self._trended)
+
+    def _picked(self, item: QListWidgetItem) -> None:
+        key = str(item.data(Qt.ItemDataRole.UserRole))
+        if item.checkState() == Qt.CheckState.Checked and key not in self._trended:
+            if len(self._trended) >= MAX_TRENDS:
+                item.setCheckState(Qt.CheckState.Unchecked)
+                return
+            self._trended.append(key)
+            self._load_earlier([key])
+        elif item.checkState() != Qt.CheckState.Checked and key in self._trended:
+            self._trended.remove(key)
+        self._set_series()
+        self.refresh_trends()
+
+    def _set_series(self) -> None:
+        specs = {spec.key: spec for spec in self._specs}
+        self.trend.set_series(
+            [
+                SeriesSpec(key=key, label=specs[key].name, unit=specs[key].unit, colour_index=index)
+                for index, key in enumerate(self._trended)
+            ]
+        )
+
+    # ------------------------------------------------------------------ live data
+
+    def _load_earlier(self, keys: Sequence[str]) -> None:
+        """Fetch the live window's samples from the historian, so that a trend opened just after a
+        start shows the last minutes at once rather than an empty plot that fills slowly."""
+        historian = self._bridge.engine.historian
+        if not keys or not isinstance(historian, Historian):
+            return
+        end = datetime.now(UTC)
+        start = end - timedelta(seconds=LIVE_WINDOW_S)
+        wanted = list(keys)
+        self._earlier_ticket += 1
+        ticket, machine = self._earlier_ticket, self.machine_id
+
+        async def read() -> list[Sample]:
+            return await asyncio.to_thread(historian.samples, wanted, start, end)
+
+        def show(result: object) -> None:
+            if machine != self.machine_id or not isinstance(result, list):
+                return  # another machine is shown by now
+            for key in wanted:
+                points = [
+                    (sample.ts_us, sample.numeric)
+                    for sample in result
+                    if sample.tag == key and sample.numeric is not None
+                ]
+                self._earlier[key] = (
+                    np.array([ts for ts, _value in points], dtype=np.int64),
+                    np.array([value for _ts, value in points], dtype=np.float64),
+                )
+            if ticket == self._earlier_ticket:
+                self.refresh_trends()
+
+        self._bridge.submit(read, done=show)
+
+    def refresh_trends(self) -> None:
+        if self._machine is None or not self.isVisible():
+            return
+        since = int((time.time() - LIVE_WINDOW_S) * 1_000_000)
+        live = self._bridge.engine.live
+        for key in self._trended:
+            ts, values = live.trend(key, since_us=since)
+            earlier = self._earlier.get(key)
+            if earlier is not None and earlier[0].size:
+                first = ts[0] if ts.size else np.iinfo(np.int64).max
+                keep = (earlier[0] >= since) & (earlier[0] < first)
+                ts = np.concatenate((earlier[0][keep], ts))
+                values = np.concatenate((earlier[1][keep], values))
+            self.trend.show_live(key, ts, values)
+
+    def show_values(self, snapshot: Mapping[str, Sample]) -> None:
+        if self._machine is None:
+            return
+        for key, row in self._rows.items():
+            sample = snapshot.get(key)
+            item = self.values.item(row, 1)
+            if item is None:
+                continue
+            if sample is None or sample.quality is Quality.BAD or sample.value is None:
+                item.setText(self.tr("no data"))
+                continue
+            value = sample.value
+            if isinstance(value, bool):
+                item.setText(self.tr("on") if value else self.tr("off"))
+            else:
+                item.setText(
+                    value if isinstance(value, str) else number(value, 0 if isinstance(value, int) else 2)
+                )
+        alarm_tags = [
+            spec.key
+            for spec in self._specs
+            if spec.name.startswith("alarm") and spec.data_type is DataType.STRING
+        ]
+        for key in alarm_tags:
+            sample = snapshot.get(key)
+            if sample is None or not isinstance(sample.value, str) or not sample.value.strip():
+                continue
+            stamp = datetime.fromtimestamp(sample.ts_us / 1_000_000).strftime("%H:%M:%S")
+            text = f"{stamp}  {sample.value}"
+            if self.alarms.count() == 0 or not self.alarms.item(0).text().endswith(sample.value):
+                self.alarms.insertItem(0, text)
+                while self.alarms.count() > 50:
+                    self.alarms.takeItem(self.alarms.count() - 1)
+
+    def show_statuses(self, statuses: Sequence[MachineStatus]) -> None:
+        status = next((s for s in statuses if s.machine == self.machine_id), None)
+        if status is None:
+            return
+        now = datetime.now(UTC)
+        self.state.setText(state_name(status.state))
+        self.state.setProperty("state", status.state.value)
+        self.state.style().unpolish(self.state)
+        self.state.style().polish(self.state)
+        if status.since is not None and status.state is not MachineState.UNKNOWN:
+            self.since.setText(self.tr("for %1").replace("%1", duration_text(now - status.since)))
+        else:
+            self.since.setText("")
+        oee = status.oee
+        self.gauges["oee"].set_value(oee.oee if oee else None)
+        self.gauges["availability"].set_value(oee.availability if oee else None)
+        self.gauges["performance"].set_value(oee.performance if oee else None)
+        self.gauges["quality"].set_value(oee.quality if oee else None)
+        good = None if status.parts is None else status.parts - (status.rejects or 0)
+        self.counter_values["parts"].setText(number(status.parts))
+        self.counter_values["good"].setText(number(good))
+        self.counter_values["rejects"].setText(number(status.rejects))
+        self.counter_values["micro_stops"].setText(number(oee.micro_stops if oee else None))
+        self.timeline.set_shift(status.shift)
+        self.timeline.set_spans(status.timeline, now)
+
+    # ------------------------------------------------------------------ setpoints
+
+    def _ask_value(self, spec: TagSpec) -> None:
+        if self._machine is None:
+            return
+        latest = self._bridge.engine.live.latest(spec.key)
+        current = latest.value if latest is not None and isinstance(latest.value, int | float) else None
+        value = NumericKeypad.ask(
+            self,
+            title=self.tr("New value for %1").replace("%1", spec.name),
+            value=None if current is None else float(current),
+            decimals=0 if spec.data_type.is_integer or spec.data_type is DataType.BOOL else 2,
+            unit=spec.unit,
+        )
+        if value is not None:
+            self.writeRequested.emit(self._machine.id, spec.name, float(value))
+
+    def show_write_result(self, ok: bool, message: str) -> None:
+        if not ok:
+            notice(self, self.tr("Not written"), message)
+
+    # ------------------------------------------------------------------ look and language
+
+    def apply_palette(self, palette: Palette) -> None:
+        for gauge in self.gauges.values():
+            gauge.apply_palette(palette)
+        self.timeline.apply_palette(palette)
+        self.trend.apply_palette(palette)
+
+    def changeEvent(self, event: QEvent) -> None:
+        if event.type() == QEvent.Type.LanguageChange:
+            self._retranslate()
+        super().changeEvent(event)
+
+    def _retranslate(self) -> None:
+        self.back.setText(self.tr("◀ Overview"))
+        self.history.setText(self.tr("History ▶"))
+        self.gauges["oee"].set_caption(self.tr("OEE"))
+        self.gauges["availability"].set_caption(self.tr("Availability"))
+        self.gauges["performance"].set_caption(self.tr("Performance"))
+        self.gauges["quality"].set_caption(self.tr("Quality"))
+        self.counter_labels["parts"].setText(self.tr("Parts this shift"))
+        self.counter_labels["good"].setText(self.tr("Good"))
+        self.counter_labels["rejects"].setText(self.tr("Rejects"))
+        self.counter_labels["micro_stops"].setText(self.tr("Micro-stops"))
+        self.values.setHorizontalHeaderLabels([self.tr("Tag"), self.tr("Value"), self.tr("Unit"), ""])
+        self.alarms_title.setText(self.tr("Recent alarms from the machine"))
+        for row in range(self.values.rowCount()):
+            button = self.values.cellWidget(row, 3)
+            if isinstance(button, QPushButton):
+                button.setText(self.tr("Write…"))
+        if self._machine is not None:
+            self.show_statuses([self._bridge.status(self._machine.id)])
+
+
+def default_trends(machine: MachineConfig, numeric: Sequence[TagSpec], most: int = 4) -> list[TagSpec]:
+    """The tags a machine screen trends at first: process values, not the state code or the counters
+    the OEE reads (a part count of 60 000 on one axis with a temperature would flatten it)."""
+    bookkeeping: set[str] = set()
+    if machine.oee is not None:
+        bookkeeping.update(rule_tags(machine.oee.state))
+        oee = machine.oee
+        bookkeeping.update(name for name in (oee.part_count, oee.reject_count, oee.good_count) if name)
+    process = [spec for spec in numeric if spec.name not in bookkeeping and not spec.data_type.is_integer]
+    return (process or list(numeric))[:most]

@@ -1,0 +1,36 @@
+"""The flow layout: side by side while they fit, wrapped to a new row where the width ends."""
+
+from __future__ import annotations
+
+from PySide6.QtCore import QSize
+from PySide6.QtWidgets import QWidget
+from pytestqt.qtbot import QtBot
+
+from linesight.widgets.flow import FlowLayout
+
+
+class Box(QWidget):
+    def __init__(self, width: int, height: int) -> None:
+        super().__init__()
+        self._size = QSize(width, height)
+
+    def sizeHint(self) -> QSize:
+        return self._size
+
+
+def test_widgets_sit_side_by_side_and_wrap_where_the_width_ends(qtbot: QtBot) -> None:
+    host = QWidget()
+    qtbot.addWidget(host)
+    flow = FlowLayout(host, spacing=10)
+    flow.setContentsMargins(0, 0, 0, 0)
+    boxes = [Box(500, 200), Box(400, 150), Box(300, 100)]
+    for box in boxes:
+        flow.addWidget(box)
+    assert [len(row) for row in flow.rows(1300)] == [3]
+    assert [len(row) for row in flow.rows(1000)] == [2, 1]
+    assert flow.heightForWidth(1000) == 200 + 10 + 100
+    host.resize(1000, 400)
+    host.show()
+    qtbot.waitExposed(host)
+    assert boxes[1].geometry().left() == 510 and boxes[1].height() == 200  # a row's frames line up
+    assert boxes[2].geometry().top() == 210 and boxes[2].geometry().left() == 0

@@ -201,6 +201,7 @@ def child_live(seconds: float, warmup: float) -> dict[str, Any]:
     from linesight.app import theme
     from linesight.app.bridge import RuntimeBridge
     from linesight.app.i18n import Languages
+    from linesight.app.main import settle_heap
     from linesight.app.settings import HmiSettings
     from linesight.app.window import MainWindow
     from linesight.runtime.commands import Commands
@@ -234,6 +235,7 @@ def child_live(seconds: float, warmup: float) -> dict[str, Any]:
         runtime.start_in_background()
         bridge.start()
         window.present()
+        settle_heap()  # as run_hmi does
         screen = window.machine
         screen.trend.set_live_window(LIVE_WINDOW_S)
         window.show_machine("m000")
@@ -396,6 +398,7 @@ def child_history(db: Path, rounds: int, seed: int) -> dict[str, Any]:
     from linesight.app import theme
     from linesight.app.bridge import RuntimeBridge
     from linesight.app.i18n import Languages
+    from linesight.app.main import settle_heap
     from linesight.app.settings import HmiSettings
     from linesight.app.window import MainWindow
     from linesight.runtime.commands import Commands
@@ -433,6 +436,7 @@ def child_history(db: Path, rounds: int, seed: int) -> dict[str, Any]:
     runtime.start_in_background()
     bridge.start()
     window.present()
+    settle_heap()  # as run_hmi does
     screen = window.history
     trend = screen.trend
     viewport = trend._plot.viewport()

@@ -60,6 +60,8 @@ class MachineScreen(QWidget):
         self._specs: list[TagSpec] = []
         self._trended: list[str] = []
         self._rows: dict[str, int] = {}
+        self._shown: dict[int, str] = {}  # the text each value cell shows now
+        self._trend_newest: tuple[int | None, ...] = ()  # the newest sample of each trended tag, drawn
         # The last minutes of each trended tag from the historian, older than what the live ring holds
         # (the ring fills only from the moment the runtime started): (UTC µs, values).
         self._earlier: dict[str, tuple[np.ndarray, np.ndarray]] = {}
@@ -195,11 +197,12 @@ class MachineScreen(QWidget):
                 self.values.setCellWidget(row, 3, button)
         self.values.resizeRowsToContents()
         self.alarms.clear()
+        self._shown = {}
         self.show_values(self._bridge.engine.live.snapshot())
         self.show_statuses([self._bridge.status(machine_id)])
         self._earlier = {}
         self._load_earlier(self._trended)
-        self.refresh_trends()
+        self.refresh_trends(force=True)
 
     def _history_tags(self) -> list[str]:
         return list(self._trended)
@@ -215,7 +218,7 @@ class MachineScreen(QWidget):
         elif item.checkState() != Qt.CheckState.Checked and key in self._trended:
             self._trended.remove(key)
         self._set_series()
-        self.refresh_trends()
+        self.refresh_trends(force=True)
 
     def _set_series(self) -> None:
         specs = {spec.key: spec for spec in self._specs}
@@ -257,15 +260,21 @@ class MachineScreen(QWidget):
                     np.array([value for _ts, value in points], dtype=np.float64),
                 )
             if ticket == self._earlier_ticket:
-                self.refresh_trends()
+                self.refresh_trends(force=True)
 
         self._bridge.submit(read, done=show)
 
-    def refresh_trends(self) -> None:
+    def refresh_trends(self, *, force: bool = False) -> None:
+        """Hand the trend the rings of the trended tags; a frame in which none of them got a sample
+        (the live cache changes with every tag of the plant) costs a lookup per tag, not a copy."""
         if self._machine is None or not self.isVisible():
             return
-        since = int((time.time() - LIVE_WINDOW_S) * 1_000_000)
         live = self._bridge.engine.live
+        newest = tuple(getattr(live.latest(key), "ts_us", None) for key in self._trended)
+        if not force and newest == self._trend_newest:
+            return
+        self._trend_newest = newest
+        since = int((time.time() - LIVE_WINDOW_S) * 1_000_000)
         for key in self._trended:
             ts, values = live.trend(key, since_us=since)
             earlier = self._earlier.get(key)
@@ -285,15 +294,16 @@ class MachineScreen(QWidget):
             if item is None:
                 continue
             if sample is None or sample.quality is Quality.BAD or sample.value is None:
-                item.setText(self.tr("no data"))
-                continue
-            value = sample.value
-            if isinstance(value, bool):
-                item.setText(self.tr("on") if value else self.tr("off"))
+                text = self.tr("no data")
+            elif isinstance(sample.value, bool):
+                text = self.tr("on") if sample.value else self.tr("off")
+            elif isinstance(sample.value, str):
+                text = sample.value
             else:
-                item.setText(
-                    value if isinstance(value, str) else number(value, 0 if isinstance(value, int) else 2)
-                )
+                text = number(sample.value, 0 if isinstance(sample.value, int) else 2)
+            if self._shown.get(row) != text:  # 10 times a second: only the cells that changed
+                self._shown[row] = text
+                item.setText(text)
         alarm_tags = [
             spec.key
             for spec in self._specs
@@ -371,6 +381,7 @@ class MachineScreen(QWidget):
         super().changeEvent(event)
 
     def _retranslate(self) -> None:
+        self._shown = {}  # "no data", "on", numbers: all in the new language on the next update
         self.back.setText(self.tr("◀ Overview"))
         self.history.setText(self.tr("History ▶"))
         self.gauges["oee"].set_caption(self.tr("OEE"))

@@ -198,22 +198,13 @@ def child_live(seconds: float, warmup: float) -> dict[str, Any]:
 
     import linesight.app.screens.machine as machine_screen
     from _plants import synthetic_plant
-    from linesight.app import theme
-    from linesight.app.bridge import RuntimeBridge
-    from linesight.app.i18n import Languages
-    from linesight.app.main import settle_heap
+    from linesight.app.main import build_hmi
     from linesight.app.settings import HmiSettings
-    from linesight.app.window import MainWindow
-    from linesight.runtime.commands import Commands
     from linesight.runtime.engine import Engine
     from linesight.runtime.live import RING_POINTS
-    from linesight.runtime.thread import EngineThread
     from linesight.storage import Historian
 
     settings = HmiSettings()  # a fresh install's: 10 Hz numbers, 30 fps trends, light theme
-    languages = Languages(app)
-    languages.switch(settings.language)
-    theme.apply(app, settings.theme, font_scale=settings.font_scale, kiosk=settings.kiosk)
     plant = synthetic_plant(LIVE_MACHINES, LIVE_TAGS, 1.0)
     machine = plant.machine("m000")
     keys = [spec.key for spec in machine.tag_specs()][:LIVE_TRENDS]
@@ -226,16 +217,8 @@ def child_live(seconds: float, warmup: float) -> dict[str, Any]:
         historian.open()
         engine = Engine(plant, historian=historian, ring_capacity=ring)
         _prefill(engine.live, keys, LIVE_WINDOW_S, time.time())
-        runtime = EngineThread(engine)
-        commands = Commands(engine, historian)
-        bridge = RuntimeBridge(
-            runtime, engine, commands, numbers_hz=settings.numbers_hz, trends_fps=settings.trends_fps
-        )
-        window = MainWindow(bridge, plant, settings, languages, save_settings=lambda _s: None)
-        runtime.start_in_background()
-        bridge.start()
-        window.present()
-        settle_heap()  # as run_hmi does
+        hmi = build_hmi(app, engine, historian, settings)  # as run_hmi builds it
+        window, bridge, runtime = hmi.window, hmi.bridge, hmi.runtime
         screen = window.machine
         screen.trend.set_live_window(LIVE_WINDOW_S)
         window.show_machine("m000")
@@ -395,15 +378,9 @@ def child_history(db: Path, rounds: int, seed: int) -> dict[str, Any]:
     from PySide6.QtGui import QMouseEvent, QWheelEvent
     from PySide6.QtWidgets import QApplication
 
-    from linesight.app import theme
-    from linesight.app.bridge import RuntimeBridge
-    from linesight.app.i18n import Languages
-    from linesight.app.main import settle_heap
+    from linesight.app.main import build_hmi
     from linesight.app.settings import HmiSettings
-    from linesight.app.window import MainWindow
-    from linesight.runtime.commands import Commands
     from linesight.runtime.engine import Engine
-    from linesight.runtime.thread import EngineThread
     from linesight.storage import Historian
     from query import EPOCH
 
@@ -420,23 +397,11 @@ def child_history(db: Path, rounds: int, seed: int) -> dict[str, Any]:
             return self._store
 
     settings = HmiSettings()
-    languages = Languages(app)
-    languages.switch(settings.language)
-    theme.apply(app, settings.theme, font_scale=settings.font_scale, kiosk=settings.kiosk)
     plant = _history_plant()
     historian = Historian(db, read_only=True)
     historian.open()
-    engine = QueryOnlyEngine(plant, historian)
-    runtime = EngineThread(engine)
-    commands = Commands(engine, historian)
-    bridge = RuntimeBridge(
-        runtime, engine, commands, numbers_hz=settings.numbers_hz, trends_fps=settings.trends_fps
-    )
-    window = MainWindow(bridge, plant, settings, languages, save_settings=lambda _s: None)
-    runtime.start_in_background()
-    bridge.start()
-    window.present()
-    settle_heap()  # as run_hmi does
+    hmi = build_hmi(app, QueryOnlyEngine(plant, historian), historian, settings)  # as run_hmi builds it
+    window, bridge, runtime = hmi.window, hmi.bridge, hmi.runtime
     screen = window.history
     trend = screen.trend
     viewport = trend._plot.viewport()

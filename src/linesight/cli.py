@@ -522,6 +522,19 @@ def parse_when(text: str, now: datetime | None = None) -> datetime:
     return parsed.astimezone(UTC)
 
 
+def _chosen_historian(args: argparse.Namespace) -> Path | None:
+    """The historian file of --db, or of --plant (default: the demo's); None after saying why not."""
+    if args.db is not None:
+        return Path(args.db)
+    plant_path = args.plant or DEMO_PLANT
+    try:
+        plant = load_plant(plant_path)
+    except PlantFileError as err:
+        print(err, file=sys.stderr)
+        return None
+    return _historian_path(plant, plant_path, None)
+
+
 def _cmd_export(args: argparse.Namespace) -> int:
     try:
         start, end = parse_when(args.start), parse_when(args.end)
@@ -531,16 +544,9 @@ def _cmd_export(args: argparse.Namespace) -> int:
     if end <= start:
         print(f"error: --to ({end.isoformat()}) must be after --from ({start.isoformat()})", file=sys.stderr)
         return EXIT_ERROR
-    if args.db is not None:
-        db_path: Path = args.db
-    else:
-        plant_path = args.plant or DEMO_PLANT
-        try:
-            plant = load_plant(plant_path)
-        except PlantFileError as err:
-            print(err, file=sys.stderr)
-            return EXIT_INVALID
-        db_path = _historian_path(plant, plant_path, None)
+    db_path = _chosen_historian(args)
+    if db_path is None:
+        return EXIT_INVALID
     if not db_path.exists():
         print(f"error: historian file {db_path} does not exist", file=sys.stderr)
         return EXIT_ERROR
@@ -562,16 +568,9 @@ _USER_NAME = re.compile(r"^[A-Za-z0-9._-]{1,32}$")
 
 def _cmd_users(args: argparse.Namespace) -> int:
     """Users live in the historian beside the audit trail; every change here is audited too."""
-    if args.db is not None:
-        db_path: Path = args.db
-    else:
-        plant_path = args.plant or DEMO_PLANT
-        try:
-            plant = load_plant(plant_path)
-        except PlantFileError as err:
-            print(err, file=sys.stderr)
-            return EXIT_INVALID
-        db_path = _historian_path(plant, plant_path, None)
+    db_path = _chosen_historian(args)
+    if db_path is None:
+        return EXIT_INVALID
     actor = f"cli:{_os_user()}"
     try:
         with Historian(db_path, read_only=args.users_command in ("list", "audit")) as historian:

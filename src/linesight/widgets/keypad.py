@@ -101,6 +101,8 @@ def _repolish(widget: QWidget) -> None:
 class _TouchDialog(QDialog):
     """What both dialogs share: key construction, the title and the palette."""
 
+    _backspace_key: QPushButton  # made by each dialog's _build, where its layout puts it
+
     def __init__(self, parent: QWidget | None, *, title: str) -> None:
         super().__init__(parent)
         # Qt can send a change event while a subclass is still building its keys.
@@ -138,6 +140,29 @@ class _TouchDialog(QDialog):
         # Through a lambda of no arguments: PySide passes `checked` to any slot that can take it.
         key.clicked.connect(lambda: pressed())
         return key
+
+    def _make_actions(self, prefix: str) -> None:
+        """The Cancel and OK keys every touch dialog ends with (labelled by ``_label_actions``)."""
+        self._cancel_key = self._make_key("", "reject", f"{prefix}Cancel", self.reject, point_size=16)
+        self._ok_key = self._make_key("", "accept", f"{prefix}Ok", self.accept, point_size=16)
+
+    def _label_actions(self, *, backspace: str, cancel: str, ok: str) -> None:
+        self._backspace_key.setAccessibleName(backspace)
+        for key, text in ((self._cancel_key, cancel), (self._ok_key, ok)):
+            key.setText(text)
+            key.setAccessibleName(text)
+
+    @property
+    def backspace_key(self) -> QPushButton:
+        return self._backspace_key
+
+    @property
+    def ok_key(self) -> QPushButton:
+        return self._ok_key
+
+    @property
+    def cancel_key(self) -> QPushButton:
+        return self._cancel_key
 
     def changeEvent(self, event: QEvent) -> None:
         if self._ready and event.type() in (QEvent.Type.LanguageChange, QEvent.Type.LocaleChange):
@@ -280,20 +305,8 @@ class NumericKeypad(_TouchDialog):
         return self._sign_key
 
     @property
-    def backspace_key(self) -> QPushButton:
-        return self._backspace_key
-
-    @property
     def clear_key(self) -> QPushButton:
         return self._clear_key
-
-    @property
-    def ok_key(self) -> QPushButton:
-        return self._ok_key
-
-    @property
-    def cancel_key(self) -> QPushButton:
-        return self._cancel_key
 
     # -- construction ---------------------------------------------------------------------------
 
@@ -339,8 +352,7 @@ class NumericKeypad(_TouchDialog):
         )
         self._backspace_key.setAutoRepeat(True)
         self._clear_key = self._make_key("", "function", "keypadClear", self._clear, point_size=16)
-        self._cancel_key = self._make_key("", "reject", "keypadCancel", self.reject, point_size=16)
-        self._ok_key = self._make_key("", "accept", "keypadOk", self.accept, point_size=16)
+        self._make_actions("keypad")
 
         # Calculator layout: 7-8-9 on top; tall Backspace and Clear on the right; ± 0 , at the bottom
         # (a key not needed is left out and 0 takes its place); Cancel and OK apart, OK on the right.
@@ -381,13 +393,13 @@ class NumericKeypad(_TouchDialog):
         self._separator_key.setText(self._separator())
         self._separator_key.setAccessibleName(translate("NumericKeypad", "Decimal separator"))
         self._sign_key.setAccessibleName(translate("NumericKeypad", "Change sign"))
-        self._backspace_key.setAccessibleName(translate("NumericKeypad", "Backspace"))
+        self._label_actions(
+            backspace=translate("NumericKeypad", "Backspace"),
+            cancel=translate("NumericKeypad", "Cancel"),
+            ok=translate("NumericKeypad", "OK"),
+        )
         self._clear_key.setText(translate("NumericKeypad", "Clear"))
         self._clear_key.setAccessibleName(translate("NumericKeypad", "Clear"))
-        self._cancel_key.setText(translate("NumericKeypad", "Cancel"))
-        self._cancel_key.setAccessibleName(translate("NumericKeypad", "Cancel"))
-        self._ok_key.setText(translate("NumericKeypad", "OK"))
-        self._ok_key.setAccessibleName(translate("NumericKeypad", "OK"))
         self._display.setAccessibleName(translate("NumericKeypad", "Value"))
         self._render()
 
@@ -606,18 +618,6 @@ class OnScreenKeyboard(_TouchDialog):
     def space_key(self) -> QPushButton:
         return self._space_key
 
-    @property
-    def backspace_key(self) -> QPushButton:
-        return self._backspace_key
-
-    @property
-    def ok_key(self) -> QPushButton:
-        return self._ok_key
-
-    @property
-    def cancel_key(self) -> QPushButton:
-        return self._cancel_key
-
     # -- construction ---------------------------------------------------------------------------
 
     def _build(self) -> None:
@@ -646,8 +646,7 @@ class OnScreenKeyboard(_TouchDialog):
             modifier.setCheckable(True)
             modifier.toggled.connect(self._relabel)
         self._space_key = self._make_key("", "char", "keyboardSpace", lambda: self._type(" "), point_size=16)
-        self._cancel_key = self._make_key("", "reject", "keyboardCancel", self.reject, point_size=16)
-        self._ok_key = self._make_key("", "accept", "keyboardOk", self.accept, point_size=16)
+        self._make_actions("keyboard")
 
         # Eleven equal columns, so that every key of the grid has the same size and the rows line up.
         grid = QGridLayout()
@@ -677,7 +676,11 @@ class OnScreenKeyboard(_TouchDialog):
         self._display.setFocus()
 
     def _retranslate(self) -> None:
-        self._backspace_key.setAccessibleName(translate("OnScreenKeyboard", "Backspace"))
+        self._label_actions(
+            backspace=translate("OnScreenKeyboard", "Backspace"),
+            cancel=translate("OnScreenKeyboard", "Cancel"),
+            ok=translate("OnScreenKeyboard", "OK"),
+        )
         # Words rather than the arrow symbols: at key size the symbols are too small to tell apart.
         self._caps_key.setText(translate("OnScreenKeyboard", "Caps"))
         self._caps_key.setAccessibleName(translate("OnScreenKeyboard", "Caps lock"))
@@ -685,10 +688,6 @@ class OnScreenKeyboard(_TouchDialog):
         self._shift_key.setAccessibleName(translate("OnScreenKeyboard", "Shift"))
         self._space_key.setText(translate("OnScreenKeyboard", "Space"))
         self._space_key.setAccessibleName(translate("OnScreenKeyboard", "Space"))
-        self._cancel_key.setText(translate("OnScreenKeyboard", "Cancel"))
-        self._cancel_key.setAccessibleName(translate("OnScreenKeyboard", "Cancel"))
-        self._ok_key.setText(translate("OnScreenKeyboard", "OK"))
-        self._ok_key.setAccessibleName(translate("OnScreenKeyboard", "OK"))
         if self._password:
             self._display.setAccessibleName(translate("OnScreenKeyboard", "Password"))
         else:

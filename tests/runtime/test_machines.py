@@ -50,6 +50,17 @@ def plant_with_oee() -> PlantConfig:
     )
 
 
+def recording(historian: Historian, factory: ScriptedFactory) -> Engine:
+    """The OEE plant on scripted machines, flushed to the historian often."""
+    return Engine(
+        plant_with_oee(),
+        historian=historian,
+        factories={"scripted": factory},
+        backoff=FAST,
+        flush_interval=0.1,
+    )
+
+
 async def test_state_timeline_counts_and_oee_follow_the_machine() -> None:
     factory = ScriptedFactory()
     engine = Engine(plant_with_oee(), historian=None, factories={"scripted": factory}, backoff=FAST)
@@ -78,13 +89,7 @@ async def test_a_restart_mid_shift_replays_the_shift_from_the_historian(tmp_path
     path = tmp_path / "h.duckdb"
     factory = ScriptedFactory()
     with Historian(path) as historian:
-        engine = Engine(
-            plant_with_oee(),
-            historian=historian,
-            factories={"scripted": factory},
-            backoff=FAST,
-            flush_interval=0.1,
-        )
+        engine = recording(historian, factory)
         async with engine:
             await wait_for(lambda: "m" in factory.drivers)
             factory.drivers["m"].values.update({"m.state": 1, "m.parts": 500, "m.rejects": 0})
@@ -108,13 +113,7 @@ async def test_the_replay_after_a_restart_keeps_every_state_change_of_the_shift(
     path = tmp_path / "h.duckdb"
     factory = ScriptedFactory()
     with Historian(path) as historian:
-        engine = Engine(
-            plant_with_oee(),
-            historian=historian,
-            factories={"scripted": factory},
-            backoff=FAST,
-            flush_interval=0.1,
-        )
+        engine = recording(historian, factory)
         async with engine:
             await wait_for(lambda: "m" in factory.drivers)
             values = factory.drivers["m"].values

@@ -19,7 +19,14 @@ from PySide6.QtWidgets import QLabel, QPushButton
 from pytestqt.qtbot import QtBot
 
 from linesight.widgets.palette import DARK, LIGHT, Palette
-from linesight.widgets.trend import BAND_ALPHA, MAX_SERIES, RANGE_DEBOUNCE_MS, SeriesSpec, TrendPlot
+from linesight.widgets.trend import (
+    BAND_ALPHA,
+    MAX_SERIES,
+    RANGE_DEBOUNCE_MS,
+    SeriesSpec,
+    TrendPlot,
+    band_colour,
+)
 
 pytestmark = pytest.mark.gui
 
@@ -362,7 +369,8 @@ def test_switching_the_palette_recolours_everything(plot: TrendPlot) -> None:
         assert plot.curve("a").opts["pen"].color().name() == palette.trend_lines[0]
         assert plot.curve("b").opts["pen"].color().name() == palette.trend_lines[5]
         brush = plot.band("b").brush().color()
-        assert (brush.name(), brush.alpha()) == (palette.trend_lines[5], BAND_ALPHA)
+        assert (brush.name(), brush.alpha()) == (band_colour(palette.trend_lines[5], palette.panel), 255)
+        assert plot.band("b").zValue() < plot.curve("a").zValue()  # every line stays above every band
         item = plot_widget(plot).getPlotItem()
         for side in ("left", "bottom"):
             axis = item.getAxis(side)
@@ -557,3 +565,8 @@ def test_the_band_follows_a_zoom_and_spans_the_lowest_to_the_highest_bucket(
     zoomed = plot.band("a").path().boundingRect()
     assert zoomed.width() < outline.width() / 4  # the outline was rebuilt from the clipped edges
     assert zoomed.left() <= ts[100] / US and zoomed.right() >= ts[300] / US
+
+
+def test_a_band_is_its_line_colour_mixed_into_the_background() -> None:
+    assert band_colour("#000000", "#ffffff") == QColor(191, 191, 191).name()  # 64/255 of black over white
+    assert band_colour("#ff0000", "#000000") == QColor(BAND_ALPHA, 0, 0).name()

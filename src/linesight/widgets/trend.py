@@ -42,7 +42,12 @@ RANGE_DEBOUNCE_MS = 16
 DEFAULT_LIVE_WINDOW_S = 600.0
 # Below a second the time axis has nothing left to say and float seconds since 1970 lose precision.
 MIN_X_RANGE_S = 1.0
-BAND_ALPHA = 64  # of 255: the band must not hide the grid or the other series
+# A band is its line's colour mixed with the plot's background at this weight (of 255), painted
+# opaque and below every line: blending a translucent fill was 14.6 of a 15.2 ms repaint (4 bands of
+# 1,000 buckets), opaque 6.1 ms, and a pan repaints on every step. Where two bands overlap the later
+# one covers the earlier; the lines always stay on top.
+BAND_ALPHA = 64
+BAND_Z = -10
 # Axis and readout text must be readable from 2 m on a panel PC; the application font may be smaller.
 MIN_POINT_SIZE = 11.0
 
@@ -156,6 +161,19 @@ def _band_path(x: FloatArray, low: FloatArray, high: FloatArray, rule: Qt.FillRu
     path: QPainterPath = pg.arrayToQPath(px, py, connect=connect)
     path.setFillRule(rule)
     return path
+
+
+def band_colour(line: str, background: str) -> str:
+    """The opaque colour of a min/max band: ``line`` over ``background`` at BAND_ALPHA."""
+    top, bottom = QColor(line), QColor(background)
+    weight = BAND_ALPHA / 255
+
+    def mix(a: int, b: int) -> int:
+        return round(a * weight + b * (1 - weight))
+
+    return QColor(
+        mix(top.red(), bottom.red()), mix(top.green(), bottom.green()), mix(top.blue(), bottom.blue())
+    ).name()
 
 
 def local_time(seconds: float) -> QDateTime:
@@ -623,10 +641,9 @@ class TrendPlot(QWidget):
             entry.line.setPen(pg.mkPen(entry.colour, width=1))
             entry.lo.setPen(invisible)
             entry.hi.setPen(invisible)
-            band = QColor(entry.colour)
-            band.setAlpha(BAND_ALPHA)
-            entry.band.setBrush(band)
+            entry.band.setBrush(QColor(band_colour(entry.colour, self._palette.panel)))
             entry.band.setPen(invisible)
+            entry.band.setZValue(BAND_Z)
 
     def _apply_fonts(self) -> None:
         font = QFont(self.font())

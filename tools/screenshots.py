@@ -210,7 +210,7 @@ class RewoundPlant:
         now = time.time()
         await plant.presses._update(now)
         await plant.packaging._update(now)
-        plant.oven._update(now)
+        await plant.oven._update(now)
         return self
 
     async def __aexit__(

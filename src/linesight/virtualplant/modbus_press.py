@@ -6,13 +6,10 @@ real Modbus driver (tests/virtualplant checks that the two agree).
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import logging
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
-from types import TracebackType
 
 from pymodbus.server import ModbusTcpServer
 from pymodbus.simulator import DataType as SimType
@@ -21,6 +18,7 @@ from pymodbus.simulator import SimData, SimDevice
 from linesight.domain.tags import DataType, TagSpec
 from linesight.drivers.modbus.codec import Point, Table, make_point
 from linesight.drivers.simulator.model import PROFILES, MachineModel
+from linesight.virtualplant.device import PeriodicDevice, free_port
 
 log = logging.getLogger(__name__)
 
@@ -63,7 +61,7 @@ def _device(unit_id: int) -> SimDevice:
     )
 
 
-class ModbusPressLine:
+class ModbusPressLine(PeriodicDevice):
     """Start with ``async with ModbusPressLine([...], port=0) as line``; ``line.port`` is the port bound."""
 
     def __init__(
@@ -79,7 +77,6 @@ class ModbusPressLine:
         self.port = port
         self._interval = update_interval
         self._server: ModbusTcpServer | None = None
-        self._task: asyncio.Task[None] | None = None
         self._models: dict[int, MachineModel] = {}
         self._points: dict[str, Point] = {
             signal: make_point(
@@ -95,18 +92,9 @@ class ModbusPressLine:
             for signal, (address, data_type, options) in REGISTER_MAP.items()
         }
 
-    async def __aenter__(self) -> ModbusPressLine:
-        await self.start()
-        return self
-
-    async def __aexit__(
-        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
-    ) -> None:
-        await self.stop()
-
     async def start(self) -> None:
         if self.port == 0:
-            self.port = _free_port(self.host)
+            self.port = free_port(self.host)
         now = time.time()
         self._models = {
             press.unit_id: MachineModel(
@@ -119,25 +107,15 @@ class ModbusPressLine:
         )
         await self._server.serve_forever(background=True)
         await self._update(now)
-        self._task = asyncio.create_task(self._run(), name="virtual-modbus-press-line")
+        self._begin_updates("virtual-modbus-press-line")
         log.info(
             "virtual press line: Modbus TCP on %s:%d, units %s", self.host, self.port, list(self._models)
         )
 
-    async def stop(self) -> None:
-        task, self._task = self._task, None
-        if task is not None:
-            task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+    async def _close_server(self) -> None:
         server, self._server = self._server, None
         if server is not None:
             await server.shutdown()  # type: ignore[no-untyped-call]
-
-    async def _run(self) -> None:
-        while True:
-            await asyncio.sleep(self._interval)
-            await self._update(time.time())
 
     async def _update(self, now: float) -> None:
         server = self._server
@@ -152,11 +130,3 @@ class ModbusPressLine:
                 await server.async_setValues(
                     unit_id, _FUNCTION[address.table], address.offset, point.encode(value)
                 )
-
-
-def _free_port(host: str) -> int:
-    import socket
-
-    with socket.socket() as probe:
-        probe.bind((host, 0))
-        return int(probe.getsockname()[1])

@@ -6,7 +6,6 @@ client reaches the simulated sealer, as it would on the real line.
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import logging
 import time
@@ -14,7 +13,6 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from types import TracebackType
 
 import asyncua
 import platformdirs
@@ -23,6 +21,7 @@ from asyncua.common.node import Node
 from asyncua.server.server import Server
 
 from linesight.drivers.simulator.model import PROFILES, MachineModel
+from linesight.virtualplant.device import PeriodicDevice, free_port
 
 log = logging.getLogger(__name__)
 # asyncua's server warns that an unsecured demo endpoint is unsecured, at every start.
@@ -60,7 +59,7 @@ def node_id(machine: str, signal: str) -> str:
     return f"nsu={NAMESPACE};s={machine}.{VARIABLES[signal][0]}"
 
 
-class OpcUaPackagingLine:
+class OpcUaPackagingLine(PeriodicDevice):
     """Start with ``async with OpcUaPackagingLine([...], port=0) as line``; ``line.endpoint`` to connect."""
 
     def __init__(
@@ -76,7 +75,6 @@ class OpcUaPackagingLine:
         self.port = port
         self._interval = update_interval
         self._server: Server | None = None
-        self._task: asyncio.Task[None] | None = None
         self._models: dict[str, MachineModel] = {}
         self._nodes: dict[tuple[str, str], Node] = {}
         self._setpoints: dict[tuple[str, str], float] = {}
@@ -85,18 +83,9 @@ class OpcUaPackagingLine:
     def endpoint(self) -> str:
         return f"opc.tcp://{self.host}:{self.port}/linesight/packaging/"
 
-    async def __aenter__(self) -> OpcUaPackagingLine:
-        await self.start()
-        return self
-
-    async def __aexit__(
-        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
-    ) -> None:
-        await self.stop()
-
     async def start(self) -> None:
         if self.port == 0:
-            self.port = _free_port(self.host)
+            self.port = free_port(self.host)
         server = await _initialised_server()
         server.set_endpoint(self.endpoint)
         server.set_server_name("LineSight virtual packaging line")
@@ -121,23 +110,13 @@ class OpcUaPackagingLine:
                 self._nodes[(machine.name, signal)] = node
         await server.start()
         self._server = server
-        self._task = asyncio.create_task(self._run(), name="virtual-opcua-packaging-line")
+        self._begin_updates("virtual-opcua-packaging-line")
         log.info("virtual packaging line: OPC UA on %s", self.endpoint)
 
-    async def stop(self) -> None:
-        task, self._task = self._task, None
-        if task is not None:
-            task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+    async def _close_server(self) -> None:
         server, self._server = self._server, None
         if server is not None:
             await server.stop()
-
-    async def _run(self) -> None:
-        while True:
-            await asyncio.sleep(self._interval)
-            await self._update(time.time())
 
     async def _update(self, now: float) -> None:
         server = self._server
@@ -178,14 +157,6 @@ def _typed(value: object, variant_type: ua.VariantType) -> object:
     if variant_type is ua.VariantType.String:
         return str(value)
     return int(value)  # type: ignore[call-overload]
-
-
-def _free_port(host: str) -> int:
-    import socket
-
-    with socket.socket() as probe:
-        probe.bind((host, 0))
-        return int(probe.getsockname()[1])
 
 
 async def _initialised_server() -> Server:

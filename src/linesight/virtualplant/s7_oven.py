@@ -8,16 +8,15 @@ DB520 the zone setpoints, which a client may write and the simulated oven then f
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import time
-from types import TracebackType
 
 from snap7 import util
 from snap7.server import Server
 from snap7.type import SrvArea
 
 from linesight.drivers.simulator.model import PROFILES, MachineModel
+from linesight.virtualplant.device import PeriodicDevice, free_port
 
 log = logging.getLogger(__name__)
 # The emulator logs every request it cannot serve as a warning; a CPU would not.
@@ -31,7 +30,7 @@ PROGRAM_AT, PROGRAM_LENGTH = 70, 20
 SETPOINTS = {"zone1_setpoint": 0, "zone2_setpoint": 4, "zone3_setpoint": 8}
 
 
-class S7Oven:
+class S7Oven(PeriodicDevice):
     """Start with ``async with S7Oven(seed=401, port=0) as oven``; ``oven.port`` is the port bound."""
 
     def __init__(
@@ -49,25 +48,15 @@ class S7Oven:
         self.port = port
         self._interval = update_interval
         self._server: Server | None = None
-        self._task: asyncio.Task[None] | None = None
         self._model: MachineModel | None = None
         self._record = bytearray(RECORD_SIZE)
         self._process = bytearray(PROCESS_SIZE)
         self._setpoints = bytearray(SETPOINTS_SIZE)
         self._written: dict[str, float] = {}
 
-    async def __aenter__(self) -> S7Oven:
-        await self.start()
-        return self
-
-    async def __aexit__(
-        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
-    ) -> None:
-        await self.stop()
-
     async def start(self) -> None:
         if self.port == 0:
-            self.port = _free_port(self.host)
+            self.port = free_port(self.host)
         now = time.time()
         self._model = MachineModel(
             PROFILES["oven"], seed=self.seed, start=now, ideal_cycle_s=self.ideal_cycle_s
@@ -80,11 +69,11 @@ class S7Oven:
         server.register_area(SrvArea.DB, DB_RECORD, self._record)
         server.register_area(SrvArea.DB, DB_PROCESS, self._process)
         server.register_area(SrvArea.DB, DB_SETPOINTS, self._setpoints)
-        self._update(now)
+        self._write_values(now)
         # Starting and stopping wait for the server's own threads: not on the event loop.
         await asyncio.to_thread(server.start_to, self.host, self.port)
         self._server = server
-        self._task = asyncio.create_task(self._run(), name="virtual-s7-oven")
+        self._begin_updates("virtual-s7-oven")
         log.info(
             "virtual oven: S7 on %s:%d (rack 0, slot 1), DB%d/%d/%d",
             self.host,
@@ -94,22 +83,15 @@ class S7Oven:
             DB_SETPOINTS,
         )
 
-    async def stop(self) -> None:
-        task, self._task = self._task, None
-        if task is not None:
-            task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+    async def _close_server(self) -> None:
         server, self._server = self._server, None
         if server is not None:
             await asyncio.to_thread(server.stop)
 
-    async def _run(self) -> None:
-        while True:
-            await asyncio.sleep(self._interval)
-            self._update(time.time())
+    async def _update(self, now: float) -> None:
+        self._write_values(now)
 
-    def _update(self, now: float) -> None:
+    def _write_values(self, now: float) -> None:
         model = self._model
         assert model is not None
         server = self._server
@@ -151,11 +133,3 @@ class S7Oven:
             finally:
                 if server is not None:
                     server.unlock_area(SrvArea.DB, number)
-
-
-def _free_port(host: str) -> int:
-    import socket
-
-    with socket.socket() as probe:
-        probe.bind((host, 0))
-        return int(probe.getsockname()[1])

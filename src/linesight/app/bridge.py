@@ -77,10 +77,6 @@ class RuntimeBridge(QObject):
         for timer in (self._numbers, self._trends, self._slow):
             timer.stop()
 
-    def set_rates(self, numbers_hz: float, trends_fps: float) -> None:
-        self._numbers.setInterval(max(1, round(1000 / numbers_hz)))
-        self._trends.setInterval(max(1, round(1000 / trends_fps)))
-
     # ------------------------------------------------------------------ runtime → GUI
 
     @Slot()

@@ -192,7 +192,7 @@ class MainWindow(QMainWindow):
             return
         self.login(title="")
 
-    def login(self, *, title: str, then: Callable[[Actor], None] | None = None) -> LoginDialog | None:
+    def login(self, *, title: str, then: Callable[[Actor], None] | None = None) -> None:
         """Open the login dialog (non-blocking); ``then`` receives the actor once logged in."""
 
         def logged_in(actor: Actor) -> None:
@@ -203,11 +203,11 @@ class MainWindow(QMainWindow):
 
         def show(users: object) -> None:
             names = [user.name for user in users] if isinstance(users, list | tuple) else []
-            self._login_dialog = LoginDialog(self.bridge, names, self, on_login=logged_in, title=title)
-            self._login_dialog.open()
+            # Parented to the window, which keeps it alive: a login check still on its way may call it
+            # back after it was closed, so it is not deleted on close.
+            LoginDialog(self.bridge, names, self, on_login=logged_in, title=title).open()
 
         self.bridge.submit(self.bridge.commands.users, done=show)
-        return None
 
     def _write(self, machine_id: str, tag: str, value: float) -> None:
         actor = self.session.actor

@@ -57,7 +57,6 @@ class HistoryScreen(QWidget):
         self._units = {spec.key: spec.unit for spec in plant.tag_specs()}
         self._chosen: list[str] = []
         self._window = (datetime.now(UTC) - timedelta(hours=1), datetime.now(UTC))
-        self._pending = 0
         self._in_flight = False
         self._again: int | None = None  # the plot width of a query asked for while one was running
 
@@ -236,8 +235,6 @@ class HistoryScreen(QWidget):
         self._in_flight = True
         start, end = self._window
         keys = list(self._chosen)
-        self._pending += 1
-        ticket = self._pending
         self.queried.emit(int(start.timestamp() * 1e6), int(end.timestamp() * 1e6), points)
 
         async def ask() -> Mapping[str, TrendSeries]:
@@ -255,7 +252,7 @@ class HistoryScreen(QWidget):
                 self.info.setText(message)
 
         def show(result: object) -> None:
-            if next_query() or ticket != self._pending or not isinstance(result, Mapping):
+            if next_query() or not isinstance(result, Mapping):
                 return  # the range moved on while this answer was fetched: the newer one is on its way
             buckets = 0
             source = ""

@@ -249,15 +249,14 @@ class MachineScreen(QWidget):
         def show(result: object) -> None:
             if machine != self.machine_id or not isinstance(result, list):
                 return  # another machine is shown by now
-            for key in wanted:
-                points = [
-                    (sample.ts_us, sample.numeric)
-                    for sample in result
-                    if sample.tag == key and sample.numeric is not None
-                ]
+            points: dict[str, list[tuple[int, float]]] = {key: [] for key in wanted}
+            for sample in result:  # one pass: the samples of all keys come in time order
+                if sample.numeric is not None and sample.tag in points:
+                    points[sample.tag].append((sample.ts_us, sample.numeric))
+            for key, pairs in points.items():
                 self._earlier[key] = (
-                    np.array([ts for ts, _value in points], dtype=np.int64),
-                    np.array([value for _ts, value in points], dtype=np.float64),
+                    np.array([ts for ts, _value in pairs], dtype=np.int64),
+                    np.array([value for _ts, value in pairs], dtype=np.float64),
                 )
             if ticket == self._earlier_ticket:
                 self.refresh_trends(force=True)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import getpass
 import json
 import logging
 import os
@@ -13,6 +14,7 @@ import signal
 import sys
 import time
 from collections.abc import Sequence
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import TextIO
@@ -260,8 +262,6 @@ def _open_historian(plant: PlantConfig, path: Path) -> Historian:
 def _cmd_run(args: argparse.Namespace) -> int:
     plant_path: Path | None = args.plant
     if not args.headless:
-        from dataclasses import replace
-
         from linesight.app import settings as hmi_settings
 
         saved = hmi_settings.load()
@@ -650,8 +650,6 @@ def _read_secret(*, password: bool) -> str:
     what = "password" if password else "PIN"
     if not sys.stdin.isatty():
         return sys.stdin.readline().rstrip("\r\n")
-    import getpass
-
     first = getpass.getpass(f"new {what}: ")
     if getpass.getpass(f"the {what} again: ") != first:
         raise LineSightError(f"the two {what}s differ")
@@ -666,8 +664,6 @@ def _cli_audit(actor: str, action: str, target: str, *, old: str = "", new: str 
 
 def _os_user() -> str:
     try:
-        import getpass
-
         return getpass.getuser()
     except (KeyError, OSError):
         return "unknown"

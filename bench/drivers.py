@@ -71,6 +71,16 @@ class Window:
         return self.count / self.elapsed
 
 
+class Delivered:
+    """A subscription sink that counts the samples it is given."""
+
+    def __init__(self) -> None:
+        self.count = 0
+
+    def __call__(self, batch: Sequence[Sample]) -> None:
+        self.count += len(batch)
+
+
 class Stopwatch:
     """Wall time and CPU of this process (and of the server process, if any) between start and stop."""
 
@@ -329,23 +339,18 @@ async def opcua_run(server: ServerProcess, args: argparse.Namespace, row: Row) -
     connection = {"endpoint": server.info["endpoint"], "publishing_interval": f"{args.opcua_publish}ms"}
     driver = FACTORY.create("pack", connection, tags)
     await driver.connect()
-    delivered = 0
-
-    def sink(batch: Sequence[Sample]) -> None:
-        nonlocal delivered
-        delivered += len(batch)
-
-    unsubscribe, refused = await driver.subscribe(tags, sink)
+    delivered = Delivered()
+    unsubscribe, refused = await driver.subscribe(tags, delivered)
     assert not refused, refused
     try:
         server.call("start")
         await asyncio.sleep(args.warmup)
         watch = Stopwatch(server)
-        count0, dropped0 = delivered, driver.dropped
+        count0, dropped0 = delivered.count, driver.dropped
         writes0 = server.call("stats")["writes"]
         watch.start()
         await asyncio.sleep(args.seconds)
-        window = watch.stop(delivered - count0)
+        window = watch.stop(delivered.count - count0)
         writes = server.call("stats")["writes"] - writes0
         dropped = driver.dropped - dropped0
         server.call("pause")
@@ -555,23 +560,18 @@ async def mtconnect_follow(server: ServerProcess, args: argparse.Namespace, row:
     connection = {"url": url, "count": args.mtconnect_count, "sample_interval": "10ms"}
     driver = FACTORY.create("lathe", connection, tags)
     await driver.connect()
-    delivered = 0
-
-    def sink(batch: Sequence[Sample]) -> None:
-        nonlocal delivered
-        delivered += len(batch)
-
-    unsubscribe, refused = await driver.subscribe(tags, sink)
+    delivered = Delivered()
+    unsubscribe, refused = await driver.subscribe(tags, delivered)
     assert not refused, refused
     try:
         server.call("start")
         await asyncio.sleep(args.warmup)
         watch = Stopwatch(server)
-        count0, requests0 = delivered, driver.requests
+        count0, requests0 = delivered.count, driver.requests
         stats0 = server.call("stats")
         watch.start()
         await asyncio.sleep(args.seconds)
-        window = watch.stop(delivered - count0)
+        window = watch.stop(delivered.count - count0)
         stats1 = server.call("stats")
         requests = driver.requests - requests0
         server.call("pause")

@@ -57,6 +57,7 @@ class Hmi:
     def stop(self) -> None:
         self.bridge.stop()
         self.runtime.stop()  # stops polling, closes connections, writes every collected sample
+        gc.unfreeze()  # what settle_heap parked is freed at exit again (or extensions report leaks)
 
 
 def build_hmi(

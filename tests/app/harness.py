@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
@@ -11,14 +12,12 @@ from typing import Any
 from PySide6.QtWidgets import QApplication
 
 from linesight.app.bridge import RuntimeBridge
-from linesight.app.i18n import Languages
+from linesight.app.main import build_hmi
 from linesight.app.settings import HmiSettings
-from linesight.app.theme import apply as apply_theme
 from linesight.app.window import MainWindow
 from linesight.domain.plant import PlantConfig
 from linesight.domain.users import Role, User, hash_secret
 from linesight.runtime.backoff import Backoff
-from linesight.runtime.commands import Commands
 from linesight.runtime.engine import Engine
 from linesight.runtime.thread import EngineThread
 from linesight.storage import Historian
@@ -120,9 +119,6 @@ def running_hmi(
     app = QApplication.instance()
     assert isinstance(app, QApplication)
     settings = settings or HmiSettings(language="en", idle_logout_s=300)
-    languages = Languages(app)
-    languages.switch(settings.language)
-    apply_theme(app, settings.theme, kiosk=settings.kiosk)
     own_historian = historian is None
     store = historian or Historian(tmp_path / "hmi.duckdb")
     store.open()
@@ -131,21 +127,21 @@ def running_hmi(
     engine = Engine(
         plant_config or plant(), historian=store, backoff=FAST, factories=factories, flush_interval=0.2
     )
-    runtime = EngineThread(engine)
-    runtime.start()
-    commands = Commands(engine, store)
-    bridge = RuntimeBridge(runtime, engine, commands, numbers_hz=10, trends_fps=20)
     saved: list[HmiSettings] = []
-    window = MainWindow(bridge, engine.plant, settings, languages, save_settings=saved.append)
-    bridge.start()
-    window.present()
+    # What run_hmi builds, with fast backoff and scripted drivers; the tests start once the runtime runs.
+    built = build_hmi(app, engine, store, settings, save_settings=saved.append)
     try:
-        yield Hmi(window=window, bridge=bridge, engine=engine, historian=store, runtime=runtime)
+        deadline = time.monotonic() + 30
+        while not built.runtime.started:
+            assert time.monotonic() < deadline, "the runtime did not start"
+            time.sleep(0.01)
+        yield Hmi(
+            window=built.window, bridge=built.bridge, engine=engine, historian=store, runtime=built.runtime
+        )
     finally:
-        window.unlock_and_close()
-        bridge.stop()
-        runtime.stop()
-        languages.switch("en")
+        built.window.unlock_and_close()
+        built.stop()
+        built.window.languages.switch("en")
         app.setStyleSheet("")  # the widget tests that follow expect Qt's own look
         if own_historian:
             store.close()

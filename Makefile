@@ -28,6 +28,7 @@ bench: $(STAMP)
 	$(BIN)/python bench/query.py
 	$(BIN)/python bench/memory.py
 	$(BIN)/python bench/drivers.py
+	$(BIN)/python bench/alarms.py
 	$(BIN)/python bench/ui.py --db bench/out/query.duckdb
 
 # After changing a visible string: collect the strings into the .ts (translations kept), translate the

@@ -6,6 +6,7 @@ from pathlib import Path
 
 import pytest
 
+from linesight.domain.alarm_types import AlarmCommandError, AlarmState
 from linesight.domain.errors import LineSightError, PermissionDenied
 from linesight.domain.users import (
     Permission,
@@ -16,7 +17,7 @@ from linesight.domain.users import (
     hash_secret,
     verify_secret,
 )
-from linesight.runtime.commands import Commands, LoginFailed
+from linesight.runtime.commands import NOBODY, Actor, Commands, LoginFailed
 from linesight.runtime.engine import Engine
 from linesight.storage import Historian
 
@@ -85,4 +86,45 @@ async def test_an_operator_cannot_write_a_setpoint_and_the_attempt_is_audited(tm
         ("bruno", "login", "bruno", "done", ""),
         ("bruno", "write_setpoint", "oven.setpoint", "done", "85.0"),
         ("bruno", "write_setpoint", "oven.parts", "failed", "0"),
+    ]
+
+
+async def test_alarm_actions_are_checked_and_the_privileged_ones_audited_allowed_refused_or_failed(
+    tmp_path: Path,
+) -> None:
+    factory = ScriptedFactory()
+    rules = [{"id": "hot", "kind": "limit", "tag": "a", "h": 50}]
+    with Historian(tmp_path / "h.duckdb") as historian:
+        engine = Engine(
+            plant(machine("oven", alarms=rules)),
+            historian=historian,
+            factories={"scripted": factory},
+            backoff=FAST,
+        )
+        commands = Commands(engine, historian)
+        ana, bruno = Actor(name="ana", role=Role.OPERATOR), Actor(name="bruno", role=Role.SUPERVISOR)
+        async with engine:
+            await wait_for(lambda: "oven" in factory.drivers)
+            factory.drivers["oven"].values["oven.a"] = 60.0
+            await wait_for(lambda: engine.alarms.status("oven.hot.h").state is AlarmState.UNACK)
+            with pytest.raises(PermissionDenied):
+                await commands.acknowledge_alarms(NOBODY, ["oven.hot.h"])
+            with pytest.raises(PermissionDenied, match="ana \\(operator\\) may not shelve"):
+                await commands.shelve_alarm(ana, "oven.hot.h", duration=900)
+            assert engine.alarms.status("oven.hot.h").state is AlarmState.UNACK
+            events = await commands.acknowledge_alarms(ana, ["oven.hot.h"])
+            assert [e.to_state for e in events] == [AlarmState.ACKED]
+            await commands.comment_alarm(ana, "oven.hot.h", "on it")
+            await commands.shelve_alarm(bruno, "oven.hot.h", duration=None)  # one-shot
+            assert engine.alarms.status("oven.hot.h").state is AlarmState.SHELVED
+            with pytest.raises(AlarmCommandError):
+                await commands.remove_alarm_from_service(bruno, "oven.nothing")
+        trail = [
+            (e.user, e.action, e.target, e.outcome, e.old, e.new) for e in reversed(historian.audit_entries())
+        ]
+    assert trail == [
+        ("", "acknowledge", "oven.hot.h", "refused", "", ""),
+        ("ana", "shelve", "oven.hot.h", "refused", "", ""),
+        ("bruno", "shelve_alarm", "oven.hot.h", "done", "acked", "shelved one-shot"),
+        ("bruno", "remove_alarm_from_service", "oven.nothing", "failed", "", ""),
     ]

@@ -11,7 +11,8 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
-from linesight.domain.plant import WEEKDAYS, CalendarConfig, Shift
+from linesight.domain.plant import CalendarConfig, Shift
+from linesight.domain.schema import WEEKDAYS
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -37,3 +37,7 @@ class HistorianError(LineSightError):
 
 class PermissionDenied(LineSightError):
     """The user's role may not do this; the refusal is audited."""
+
+
+class InvalidEntry(LineSightError):
+    """What a person entered (a reason, a count, a time) is refused; the message says what and why."""

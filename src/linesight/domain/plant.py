@@ -12,33 +12,43 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from pydantic import (
     AfterValidator,
     BaseModel,
-    BeforeValidator,
-    ConfigDict,
     Field,
     TypeAdapter,
     ValidationError,
     model_validator,
 )
 
+from linesight.domain.alarm_rules import RULE_KINDS, AlarmOptions, AlarmRule, rule_issues
 from linesight.domain.errors import ConfigError
 from linesight.domain.machine import MachineState
+from linesight.domain.notifications import (
+    NotificationsConfig,
+    notification_issues,
+    notification_model_at,
+    strip_channel_kind,
+)
+from linesight.domain.reasons import (
+    ReasonCategory,
+    RejectReasonConfig,
+    default_downtime_reasons,
+    default_reject_reasons,
+    tree_issues,
+)
+from linesight.domain.schema import (  # noqa: F401  (re-exported: the plant file's vocabulary)
+    NAME_HELP,
+    NAME_PATTERN,
+    WEEKDAYS,
+    ConfigModel,
+    Name,
+    OptionValue,
+    Seconds,
+    TimeOfDay,
+    Weekday,
+)
 from linesight.domain.tags import DataType, TagSpec
-from linesight.domain.units import parse_duration, parse_time_of_day
 from linesight.domain.yamldoc import Location, parse_yaml
 
-NAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_\-]{0,63}$"
-NAME_HELP = "letters, digits, '_' and '-', starting with a letter or digit, at most 64 characters"
-
-Seconds = Annotated[float, BeforeValidator(parse_duration)]
-TimeOfDay = Annotated[time, BeforeValidator(parse_time_of_day)]
-Name = Annotated[str, Field(pattern=NAME_PATTERN)]
-Weekday = Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
-WEEKDAYS: tuple[Weekday, ...] = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
-OptionValue = str | int | float | bool
-
-
-class _Model(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+_Model = ConfigModel
 
 
 class TagConfig(_Model):
@@ -119,6 +129,8 @@ class MachineConfig(_Model):
     tags: list[TagConfig] = Field(min_length=1)
     oee: OeeConfig | None = None
     calendar: Name | None = None
+    # Alarm rules on this machine's tags (docs/alarms.md).
+    alarms: list[AlarmRule] = Field(default_factory=list)
 
     @property
     def title(self) -> str:
@@ -250,6 +262,13 @@ class PlantConfig(_Model):
     sites: list[SiteConfig] = Field(min_length=1)
     calendars: dict[Name, CalendarConfig] = Field(default_factory=dict)
     historian: HistorianConfig = Field(default_factory=HistorianConfig)
+    # Thresholds for chattering, flood and stale alarms, shelving and the alarm KPIs (docs/alarms.md).
+    alarm_options: AlarmOptions = Field(default_factory=AlarmOptions)
+    # Who hears about alarms, how and how often (docs/notifications.md); none without it.
+    notifications: NotificationsConfig | None = None
+    # The reasons an operator codes a stop with, and rejects with; without them, the built-in ones.
+    downtime_reasons: list[ReasonCategory] = Field(default_factory=default_downtime_reasons, min_length=1)
+    reject_reasons: list[RejectReasonConfig] = Field(default_factory=default_reject_reasons, min_length=1)
 
     def machines(self) -> Iterable[tuple[SiteConfig, LineConfig, MachineConfig]]:
         for site in self.sites:
@@ -317,6 +336,8 @@ def _describe(error: Mapping[str, Any]) -> str:
     if kind == "missing":
         return "required field is missing"
     if kind == "string_pattern_mismatch":
+        if error.get("loc", ())[-1:] == ("colour",):
+            return f"{error.get('input')!r} is not a colour: write it as #rrggbb, e.g. #b03a2e"
         return f"{error.get('input')!r} is not a valid name: use {NAME_HELP}"
     if kind in ("value_error", "assertion_error"):
         return message.removeprefix("Value error, ")
@@ -350,11 +371,14 @@ def _allowed_fields(model: type[BaseModel]) -> str:
 
 def _model_at(location: Location) -> type[BaseModel] | None:
     """The schema model whose fields sit at ``location`` (for 'unknown field' hints)."""
+    if location[:1] == ("notifications",):
+        return notification_model_at(location[1:])
     model: type[BaseModel] | None = PlantConfig
     steps: dict[tuple[type[BaseModel], str], type[BaseModel]] = {
         (PlantConfig, "sites"): SiteConfig,
         (PlantConfig, "calendars"): CalendarConfig,
         (PlantConfig, "historian"): HistorianConfig,
+        (PlantConfig, "alarm_options"): AlarmOptions,
         (HistorianConfig, "retention"): RetentionConfig,
         (SiteConfig, "lines"): LineConfig,
         (LineConfig, "machines"): MachineConfig,
@@ -382,6 +406,12 @@ def _model_at(location: Location) -> type[BaseModel] | None:
 def _semantic_issues(plant: PlantConfig) -> list[tuple[Location, str]]:
     """Cross-references pydantic cannot see: unique ids, tags named by OEE rules, calendars."""
     issues: list[tuple[Location, str]] = []
+    issues.extend((("downtime_reasons", *where), text) for where, text in tree_issues(plant.downtime_reasons))
+    reject_ids: set[str] = set()
+    for r, reject in enumerate(plant.reject_reasons):
+        if reject.id in reject_ids:
+            issues.append((("reject_reasons", r, "id"), f"reject reason '{reject.id}' is listed twice"))
+        reject_ids.add(reject.id)
     machine_ids: dict[str, Location] = {}
     for s, site in enumerate(plant.sites):
         if site.calendar and site.calendar not in plant.calendars:
@@ -404,6 +434,10 @@ def _semantic_issues(plant: PlantConfig) -> list[tuple[Location, str]]:
                 if machine.calendar and machine.calendar not in plant.calendars:
                     issues.append(((*loc, "calendar"), _unknown_calendar(machine.calendar, plant)))
                 issues.extend(_machine_issues(machine, loc))
+    if plant.notifications is not None:
+        issues.extend(
+            (("notifications", *where), text) for where, text in notification_issues(plant.notifications)
+        )
     return issues
 
 
@@ -429,6 +463,8 @@ def _machine_issues(machine: MachineConfig, loc: Location) -> list[tuple[Locatio
                         f"no tag '{tag_name}' on machine '{machine.id}'; its tags are: {allowed}",
                     )
                 )
+    for sub, message in rule_issues(machine.alarms, names, has_state=machine.oee is not None):
+        issues.append(((*loc, "alarms", *sub), message))
     return issues
 
 
@@ -517,7 +553,10 @@ def _strip_union_tags(location: Location) -> Location:
         "threshold",
         "mtconnect",
         "function-before[parse_duration(), float]",
+        *RULE_KINDS,
     }
+    if location[:1] == ("notifications",):
+        location = ("notifications", *strip_channel_kind(location[1:]))
     return tuple(part for part in location if not (isinstance(part, str) and part in union_tags))
 
 

@@ -19,12 +19,15 @@ from linesight.domain.plant import MachineConfig, PlantConfig
 from linesight.domain.tags import Sample, TagSpec, TagValue
 from linesight.drivers import registry
 from linesight.drivers.base import Driver, DriverFactory
+from linesight.runtime.alarms import AlarmJournal, AlarmService
 from linesight.runtime.backoff import Backoff
 from linesight.runtime.bus import SampleBus
 from linesight.runtime.coordinator import Coordinator
 from linesight.runtime.health import ConnectionState, MachineHealth, RateMeter
 from linesight.runtime.live import RING_POINTS, LiveCache
 from linesight.runtime.machines import MachineTracker
+from linesight.runtime.notify import NoticeMaker, Notifier, notify_on_alarms
+from linesight.runtime.production import ProductionBook, ProductionStore
 from linesight.runtime.writer import HistorianWriter, SampleStore, WriterStats
 
 log = logging.getLogger(__name__)
@@ -39,7 +42,7 @@ GIL_SWITCH_INTERVAL_S = 0.0002
 STOP_TIMEOUT_S = 10.0
 
 
-class HistorianLike(SampleStore, Protocol):
+class HistorianLike(SampleStore, ProductionStore, Protocol):
     def register_tags(self, specs: Sequence[TagSpec]) -> None: ...
 
     def apply_retention(self) -> Any: ...
@@ -91,12 +94,23 @@ class Engine:
         self.bus = SampleBus()
         self.live = LiveCache(ring_capacity=ring_capacity, expected_tags=len(plant.tag_specs()))
         self.machines = MachineTracker(plant, clock=clock)
+        # The plant's alarm rules, evaluated on every batch; journalled in the historian when there is one.
+        self.alarms = AlarmService(
+            plant, clock=clock, journal=historian if isinstance(historian, AlarmJournal) else None
+        )
+        # Stop codings and rejects entered by operators (stored in the historian when there is one).
+        self.production = ProductionBook(plant, historian, self.machines, clock=clock)
         self._historian = historian
         self._factories = registry.factories() if factories is None else factories
         self._backoff = backoff or Backoff()
         self._clock = clock
         interval = plant.historian.flush_interval if flush_interval is None else flush_interval
         self.writer = HistorianWriter(historian, flush_interval=interval) if historian is not None else None
+        # Alarm notifications (webhook, Slack, e-mail), when the plant file has a notifications section.
+        self.notifier = (
+            Notifier(plant.notifications, clock=clock) if plant.notifications is not None else None
+        )
+        self.notice_for = NoticeMaker(plant)
         self._coordinators: dict[str, Coordinator] = {}
         self._broken: dict[str, MachineHealth] = {}
         self._tasks: list[asyncio.Task[None]] = []
@@ -132,6 +146,8 @@ class Engine:
         self._executor = ThreadPoolExecutor(max_workers=len(machines) + 8, thread_name_prefix="linesight-io")
         loop.set_default_executor(self._executor)
 
+        if self.notifier is not None:
+            await self.notifier.start()
         self._unsubscribe.append(self.bus.subscribe(self._count))
         self._unsubscribe.append(self.bus.subscribe(self.live.update))
         self._unsubscribe.append(self.bus.subscribe(self.machines.update))
@@ -141,6 +157,14 @@ class Engine:
             self._unsubscribe.append(self.bus.subscribe(self.writer.add))
             self._tasks.append(asyncio.create_task(self.writer.run(), name="historian-writer"))
             self._tasks.append(asyncio.create_task(self._retention_loop(), name="historian-retention"))
+        # After the replay of the shift: alarms hear of today's machine states, not of the history.
+        await self.alarms.restore()
+        if self.notifier is not None:
+            # After the restore: a restart does not notify again of alarms people already heard of.
+            self._unsubscribe.append(self.alarms.subscribe(notify_on_alarms(self.notifier, self.notice_for)))
+        self._unsubscribe.append(self.bus.subscribe(self.alarms.update))
+        self._unsubscribe.append(self.alarms.follow(self.machines))
+        self._tasks.append(asyncio.create_task(self.alarms.run(), name="alarms"))
 
         for machine in machines:
             driver = self._create_driver(machine)
@@ -179,9 +203,13 @@ class Engine:
         await asyncio.gather(*(coordinator.close() for coordinator in self._coordinators.values()))
         if self.writer is not None:
             await self.writer.flush()
+        await self.alarms.flush()
         for unsubscribe in self._unsubscribe:
             unsubscribe()
         self._unsubscribe.clear()
+        if self.notifier is not None:
+            # Before the executor goes: e-mail is sent from its threads.
+            await self.notifier.stop()
         if self._executor is not None:
             # The loop lives on (an HMI may start another engine on it): give it a fresh default
             # executor before this one goes, or every later asyncio.to_thread on it would fail.
@@ -224,6 +252,7 @@ class Engine:
             log.error("cannot replay this shift's machine states from the historian: %s", err)
             return
         self.machines.update(history)
+        await self.production.restore(since)
 
     async def _retention_loop(self) -> None:
         historian = self._historian
@@ -299,6 +328,7 @@ class Engine:
             "samples_per_s": round(stats.samples_per_s, 1),
             "samples_total": stats.samples_total,
             "historian": None if stats.writer is None else dataclasses.asdict(stats.writer),
+            "notifications": None if self.notifier is None else self.notifier.report(),
         }
 
     def stats(self) -> EngineStats:

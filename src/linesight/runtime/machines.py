@@ -14,12 +14,14 @@ from datetime import UTC, datetime
 
 from linesight.domain.calendar import ShiftWindow, shift_at
 from linesight.domain.machine import MachineState
-from linesight.domain.oee import OeeResult, StateSpan, compute_oee
+from linesight.domain.oee import OeeResult, StateSpan, shift_figures
 from linesight.domain.plant import CalendarConfig, MachineConfig, OeeConfig, PlantConfig
+from linesight.domain.reasons import DowntimeCode, ReasonTree, RejectEntry, Stop
 from linesight.domain.state import derive_state, rule_tags
 from linesight.domain.tags import Quality, Sample
 
 US = 1_000_000
+StateListener = Callable[[str, MachineState, int], None]
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -30,10 +32,12 @@ class MachineStatus:
     state: MachineState
     since: datetime | None  # when the machine entered its state
     shift: ShiftWindow | None
-    timeline: tuple[StateSpan, ...]  # this shift's states, the last one up to now
+    timeline: tuple[StateSpan, ...]  # this shift's states, the last one up to now, stops cut at codings
     parts: int | None  # made in this shift (None: the machine has no part counter)
-    rejects: int | None
+    rejects: int | None  # the machine's reject counter and the rejects entered by hand
     oee: OeeResult | None
+    stops: tuple[Stop, ...] = ()  # this shift's stops with their codings, oldest first
+    entered_rejects: int = 0  # of ``rejects``, those entered by hand
 
 
 def _utc(ts_us: int) -> datetime:
@@ -80,6 +84,8 @@ class _Machine:
     parts: _Counter = field(default_factory=_Counter)
     rejects: _Counter = field(default_factory=_Counter)
     good: _Counter = field(default_factory=_Counter)
+    codes: list[DowntimeCode] = field(default_factory=list)  # operators' codings touching this shift
+    entered_rejects: int = 0
 
 
 class MachineTracker:
@@ -89,8 +95,12 @@ class MachineTracker:
         self._clock = clock
         self._lock = threading.Lock()
         self._machines: dict[str, _Machine] = {}
+        self._tree = ReasonTree(plant.downtime_reasons)
         # tag key → (machine id, tag name, role); roles: "state", "parts", "rejects", "good"
         self._roles: dict[str, list[tuple[str, str, str]]] = {}
+        # Listeners of state changes (the alarm service); called after the lock, changes in order.
+        self._state_listeners: list[StateListener] = []
+        self._state_changes: list[tuple[str, MachineState, int]] = []
         for site, _line, machine in plant.machines():
             oee = machine.oee
             entry = _Machine(
@@ -105,6 +115,10 @@ class MachineTracker:
             for role, counter in counters.items():
                 if counter:
                     self._roles.setdefault(f"{machine.id}.{counter}", []).append((machine.id, counter, role))
+
+    def tags_of(self, machine_id: str) -> list[str]:
+        """The tag keys the machine's state and counts are followed from."""
+        return sorted(key for key, roles in self._roles.items() if any(r[0] == machine_id for r in roles))
 
     # ------------------------------------------------------------------ bus sink (runtime loop)
 
@@ -142,6 +156,20 @@ class MachineTracker:
                 machine = self._machines[machine_id]
                 assert machine.oee is not None
                 self._enter(machine, derive_state(machine.oee.state, machine.latest), ts_us)
+            changes, self._state_changes = self._state_changes, []
+        for change in changes:
+            for listener in tuple(self._state_listeners):
+                listener(*change)
+
+    def subscribe_states(self, listener: StateListener) -> Callable[[], None]:
+        """``listener(machine id, state, UTC µs)`` at every change of a machine's state (runtime loop)."""
+        self._state_listeners.append(listener)
+
+        def unsubscribe() -> None:
+            if listener in self._state_listeners:
+                self._state_listeners.remove(listener)
+
+        return unsubscribe
 
     def _enter(self, machine: _Machine, state: MachineState, ts_us: int) -> None:
         if state is machine.state and machine.since_us is not None:
@@ -152,6 +180,8 @@ class MachineTracker:
             )
         machine.state = state
         machine.since_us = ts_us
+        if self._state_listeners:
+            self._state_changes.append((machine.config.id, state, ts_us))
 
     def _roll_shift(self, machine: _Machine, ts_us: int) -> None:
         """At a shift change, start the new shift's timeline and counters."""
@@ -169,6 +199,24 @@ class MachineTracker:
             machine.since_us = max(machine.since_us, int((shift.start if shift else moment).timestamp() * US))
         for counter in (machine.parts, machine.rejects, machine.good):
             counter.restart()
+        machine.codes = []
+        machine.entered_rejects = 0
+
+    # ------------------------------------------------------------------ what operators enter (any thread)
+
+    def add_code(self, code: DowntimeCode) -> None:
+        """An operator's coding of a stop; it counts here if it touches the running shift."""
+        with self._lock:
+            machine = self._machines[code.machine]
+            shift = machine.shift
+            if shift is None or ((code.end is None or code.end > shift.start) and code.start < shift.end):
+                machine.codes.append(code)
+
+    def add_rejects(self, entry: RejectEntry) -> None:
+        with self._lock:
+            machine = self._machines[entry.machine]
+            if machine.shift is None or machine.shift.contains(entry.ts):
+                machine.entered_rejects += entry.count
 
     def backfill_request(self) -> tuple[list[str], datetime] | None:
         """The tags to replay from the historian and since when: the start of the earliest running shift."""
@@ -200,26 +248,30 @@ class MachineTracker:
             parts, rejects, good = machine.parts.count, machine.rejects.count, machine.good.count
             if rejects is None and good is not None and parts is not None:
                 rejects = parts - good
-            oee = None
-            if machine.oee is not None and machine.shift is not None and parts is not None:
-                oee = compute_oee(
-                    machine.shift,
-                    timeline,
-                    produced=parts,
-                    good=parts - (rejects or 0),
-                    ideal_cycle_s=machine.oee.ideal_cycle_time,
-                    micro_stop_threshold_s=machine.oee.micro_stop_threshold,
-                    until=_utc(int(now * US)),
-                )
+            oee_config = machine.oee
+            figures = shift_figures(
+                machine.shift,
+                timeline,
+                codes=machine.codes,
+                tree=self._tree,
+                parts=parts,
+                counted_rejects=rejects,
+                entered_rejects=machine.entered_rejects,
+                ideal_cycle_s=oee_config.ideal_cycle_time if oee_config is not None else None,
+                micro_stop_threshold_s=oee_config.micro_stop_threshold if oee_config is not None else 0.0,
+                until=_utc(int(now * US)),
+            )
             return MachineStatus(
                 machine=machine_id,
                 state=machine.state,
                 since=_utc(machine.since_us) if machine.since_us is not None else None,
                 shift=machine.shift,
-                timeline=tuple(timeline),
+                timeline=figures.timeline,
                 parts=parts,
-                rejects=rejects,
-                oee=oee,
+                rejects=figures.rejects,
+                oee=figures.oee,
+                stops=figures.stops,
+                entered_rejects=machine.entered_rejects,
             )
 
     def statuses(self) -> list[MachineStatus]:

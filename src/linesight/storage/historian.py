@@ -29,6 +29,8 @@ import pyarrow.compute as pc
 from linesight.domain.errors import HistorianError
 from linesight.domain.tags import Quality, Sample, TagSpec
 from linesight.domain.users import AuditEntry, Role, User
+from linesight.storage.alarm_journal import ALARM_SCHEMA, AlarmJournalRecords
+from linesight.storage.production import PRODUCTION_SCHEMA, ProductionRecords
 from linesight.storage.resolution import US_PER_S, Plan, Resolution, plan_query
 
 log = logging.getLogger(__name__)
@@ -216,7 +218,7 @@ class _TagIds:
     next_id: int = 1
 
 
-class Historian:
+class Historian(ProductionRecords, AlarmJournalRecords):
     """One DuckDB file. Thread-safe: writes are serialised; each query takes its own cursor."""
 
     def __init__(
@@ -306,7 +308,8 @@ class Historian:
         if not self.read_only:
             try:
                 con.execute("BEGIN")
-                con.execute(_SCHEMA)
+                con.execute(_SCHEMA + PRODUCTION_SCHEMA)
+                con.execute(ALARM_SCHEMA)
                 for table in ROLLUP_TABLES.values():
                     con.execute(_ROLLUP_TABLE.format(table=table))
                 con.execute(

@@ -21,6 +21,7 @@ from typing import TextIO
 from urllib.parse import parse_qsl, urlsplit
 
 from linesight import __version__
+from linesight.cli import report
 from linesight.domain.errors import HistorianError, LineSightError
 from linesight.domain.plant import PlantConfig, PlantFileError
 from linesight.domain.users import AuditEntry, Role, User, check_new_secret, hash_secret
@@ -83,7 +84,7 @@ def _agent_options(command: argparse.ArgumentParser) -> None:
     )
 
 
-COMMANDS = ("run", "demo", "check", "export", "browse", "probe", "users")
+COMMANDS = ("run", "demo", "check", "export", "browse", "probe", "report", "users")
 
 
 def _with_default_command(argv: list[str]) -> list[str]:
@@ -189,6 +190,8 @@ def _parser() -> argparse.ArgumentParser:
         help="Modbus: addresses to try, e.g. hr:0-99 (repeatable; default hr:0-99 ir:0-99 co:0-99 di:0-99)",
     )
     probe.set_defaults(handler=_cmd_probe)
+
+    report.add_parser(commands, parse_when)
 
     users = commands.add_parser("users", help="the people who log in to the HMI, and the audit trail")
     user_commands = users.add_subparsers(dest="users_command", required=True)
@@ -388,6 +391,9 @@ def status_line(engine: Engine) -> str:
         parts.append(f"pending {writer.pending}")
         if writer.failed_flushes:
             parts.append(f"failed flushes {writer.failed_flushes}")
+    alarms = engine.alarms.counts()
+    if alarms.standing:
+        parts.append(f"alarms {alarms.active} active, {alarms.unacked} unacknowledged")
     if down:
         parts.append("unavailable: " + ", ".join(down))
     return " | ".join(parts)
@@ -667,7 +673,3 @@ def _os_user() -> str:
         return getpass.getuser()
     except (KeyError, OSError):
         return "unknown"
-
-
-if __name__ == "__main__":
-    raise SystemExit(main())

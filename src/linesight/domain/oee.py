@@ -20,7 +20,7 @@ from datetime import datetime
 
 from linesight.domain.calendar import Interval, ShiftWindow
 from linesight.domain.machine import MachineState, StateSpan
-from linesight.domain.reasons import DowntimeCode, ReasonTree, Stop, coded_timeline, stops
+from linesight.domain.reasons import DowntimeCode, ReasonTree, Stop, cut_at_codings, stops
 
 __all__ = [
     "Loss",
@@ -282,7 +282,7 @@ def shift_figures(
     until: datetime,
 ) -> ShiftFigures:
     found = tuple(stops(spans, codes, now=until))
-    timeline = tuple(coded_timeline(spans, codes, tree)) if codes else tuple(spans)
+    timeline = tuple(cut_at_codings(spans, found, tree)) if codes else tuple(spans)
     rejects = counted_rejects
     if entered_rejects:
         rejects = (rejects or 0) + entered_rejects

@@ -210,6 +210,10 @@ class DowntimeCode:
     coded_at: datetime
     comment: str = ""
 
+    def touches(self, start: datetime, end: datetime) -> bool:
+        """Whether the coding reaches into [start, end); an open coding reaches to its stop's end."""
+        return self.start < end and (self.end is None or self.end > start)
+
 
 @dataclass(frozen=True, kw_only=True)
 class RejectEntry:
@@ -321,7 +325,11 @@ def coded_timeline(
 
     A reason missing from the tree (the tree was edited after the coding) keeps its time a loss.
     """
-    found = stops(spans, codes)
+    return cut_at_codings(spans, stops(spans, codes), tree)
+
+
+def cut_at_codings(spans: Sequence[StateSpan], found: Sequence[Stop], tree: ReasonTree) -> list[StateSpan]:
+    """``coded_timeline`` for stops already found from the same spans (no second pass over the codes)."""
     if not found:
         return list(spans)
     result: list[StateSpan] = []

@@ -209,7 +209,7 @@ class MachineTracker:
         with self._lock:
             machine = self._machines[code.machine]
             shift = machine.shift
-            if shift is None or ((code.end is None or code.end > shift.start) and code.start < shift.end):
+            if shift is None or code.touches(shift.start, shift.end):
                 machine.codes.append(code)
 
     def add_rejects(self, entry: RejectEntry) -> None:

@@ -216,7 +216,7 @@ def _machine_shifts(
         timeline = list(status.timeline)
         if timeline and timeline[-1].end == moment[0]:
             timeline[-1] = replace(timeline[-1], end=until)  # the last microsecond, left out above
-        mine = tuple(c for c in codes if c.start < window.end and (c.end is None or c.end > window.start))
+        mine = tuple(c for c in codes if c.touches(window.start, window.end))
         entered = tuple(r for r in rejects if window.contains(r.ts))
         figures = shift_figures(
             window,

@@ -18,6 +18,8 @@ from PySide6.QtTest import QTest
 from PySide6.QtWidgets import QLabel, QPushButton
 from pytestqt.qtbot import QtBot
 
+from linesight.storage.historian import TrendSeries
+from linesight.storage.resolution import Resolution
 from linesight.widgets.palette import DARK, LIGHT, Palette
 from linesight.widgets.trend import (
     BAND_ALPHA,
@@ -142,7 +144,7 @@ def test_live_data_is_drawn_as_given_and_nan_breaks_the_line(plot: TrendPlot) ->
     x, y = plot.curve("m1.load").getOriginalDataset()
     np.testing.assert_array_equal(x, ts / US)
     np.testing.assert_array_equal(y, values)  # NaN where NaN was given
-    drawn = plot.curve("m1.load").curve.getPath().toSubpathPolygons()
+    drawn = plot.curve("m1.load").getPath().toSubpathPolygons()
     assert len(drawn) == 2  # the gap is not joined across
     assert not plot.band("m1.load").isVisible()
 
@@ -156,8 +158,8 @@ def test_a_longer_interval_than_max_gap_breaks_the_line(plot: TrendPlot) -> None
     plot.show_live("a", ts, np.ones(20))
     plot.show_live("b", ts, np.ones(20))
 
-    assert len(plot.curve("a").curve.getPath().toSubpathPolygons()) == 2
-    assert len(plot.curve("b").curve.getPath().toSubpathPolygons()) == 1  # a value that did not change
+    assert len(plot.curve("a").getPath().toSubpathPolygons()) == 2
+    assert len(plot.curve("b").getPath().toSubpathPolygons()) == 1  # a value that did not change
 
 
 def test_live_window_follows_the_newest_point(plot: TrendPlot) -> None:
@@ -194,6 +196,31 @@ def test_following_stops_after_a_user_pan_and_resumes_with_the_button(qtbot: QtB
     assert not button.isVisible()
     assert x_range(plot) == pytest.approx(((T0 + 89 * US) / US, (T0 + 149 * US) / US))
     assert changes == [False, True]
+
+
+def test_following_fits_the_value_axis_to_the_live_window(qtbot: QtBot, plot: TrendPlot) -> None:
+    plot.set_series([SeriesSpec(key="a", label="A")])
+    plot.set_live_window(60)
+    values = np.linspace(0.0, 99.0, 100)  # the value is the second
+    plot.show_live("a", seconds(100), values)
+    qtbot.wait(20)  # the value axis is fitted before a repaint
+    bottom, top = plot.view_box.viewRange()[1]
+    assert 30.0 < bottom <= 40.0 and 99.0 <= top < 110.0  # the last minute (40 .. 99), not all of it
+
+    nudged = values.copy()
+    nudged[-1] += 0.001  # far less than a pixel
+    plot.show_live("a", seconds(100), nudged)
+    qtbot.wait(20)
+    assert plot.view_box.viewRange()[1] == [bottom, top]  # left as it was: nothing to lay out again
+
+    spiked = np.append(values, 500.0)
+    plot.show_live("a", seconds(101), spiked)
+    qtbot.wait(20)
+    assert plot.view_box.viewRange()[1][1] >= 500.0
+
+    plot.view_box.translateBy(x=-30)  # the user pans: the ViewBox fits what is visible again
+    assert not plot.is_following
+    assert plot.view_box.autoRangeEnabled()[1]
 
 
 def test_following_live_never_emits_range_changed(qtbot: QtBot, plot: TrendPlot) -> None:
@@ -304,6 +331,31 @@ def test_envelope_band_shows_a_single_sample_spike(qtbot: QtBot, plot: TrendPlot
     assert plot.cursor_text().splitlines()[1] == f"Pressure: {avg[3210] - 1:.1f} – 95.0 bar"
 
 
+def test_several_answers_at_once_are_shown_as_one_each(plot: TrendPlot) -> None:
+    plot.set_series([SeriesSpec(key="a", label="A"), SeriesSpec(key="b", label="B")])
+    ts = seconds(30, step_s=60)
+    plot.set_range(int(ts[0]), int(ts[-1]))
+    plot.set_cursor(int(ts[10]))
+    answers = {
+        key: TrendSeries(
+            tag=key,
+            resolution=Resolution.MINUTE,
+            bucket_us=60 * US,
+            ts_us=ts,
+            min=np.full(30, base - 1.0),
+            max=np.full(30, base + 1.0),
+            avg=np.full(30, base),
+            count=np.full(30, 60),
+        )
+        for key, base in (("a", 10.0), ("b", 20.0))
+    }
+    plot.show_trends(answers)
+
+    assert [plot.point_count(key) for key in ("a", "b")] == [30, 30]
+    assert plot.band("a").isVisible() and plot.band("b").isVisible()
+    assert plot.cursor_text().splitlines()[1:] == ["A: 9.0 – 11.0", "B: 19.0 – 21.0"]
+
+
 def test_band_collapses_onto_the_line_for_buckets_of_one_sample(plot: TrendPlot) -> None:
     plot.set_series([SeriesSpec(key="a", label="A")])
     ts = seconds(50, step_s=60)
@@ -323,7 +375,7 @@ def test_missing_buckets_break_the_average_and_the_band(plot: TrendPlot) -> None
     plot.set_range(int(ts[0]), int(ts[-1]))
     plot.show_envelope("a", ts, values - 1, values + 1, values, bucket_us=60 * US)
 
-    assert len(plot.curve("a").curve.getPath().toSubpathPolygons()) == 2
+    assert len(plot.curve("a").getPath().toSubpathPolygons()) == 2
     assert len(plot.band("a").path().toSubpathPolygons()) == 2
     plot.set_cursor(T0 + 45 * 60 * US)  # inside the lost hour
     assert plot.cursor_text().splitlines()[1] == "A: —"
@@ -465,6 +517,22 @@ def test_eight_series_of_an_hour_draw_about_two_points_per_pixel(qtbot: QtBot, p
     assert time.perf_counter() - started < 1.0  # generous: a few ms on a desktop
 
 
+def test_a_decimated_line_keeps_its_spikes_and_its_newest_sample(qtbot: QtBot, plot: TrendPlot) -> None:
+    plot.set_series([SeriesSpec(key="a", label="A")])
+    plot.set_live_window(3600)
+    values = np.zeros(3601)
+    values[1234] = 50.0  # one sample
+    values[-1] = -7.0  # the newest, which need not fill a group of its own
+    plot.show_live("a", seconds(3601), values)
+    qtbot.wait(20)
+
+    drawn_x, drawn_y = plot.curve("a").getData()
+    assert len(drawn_x) <= 2.5 * plot.plot_width()
+    assert drawn_y.max() == 50.0
+    assert drawn_y.min() == -7.0
+    assert drawn_x[-1] > (T0 + 3590 * US) / US
+
+
 def test_save_png_writes_the_snapshot(tmp_path: Path, plot: TrendPlot) -> None:
     target = tmp_path / "trend.png"
     plot.save_png(target)
@@ -550,7 +618,7 @@ def test_screenshots_of_live_and_history_in_both_themes(
         plot.close()
 
 
-def test_the_band_follows_a_zoom_and_spans_the_lowest_to_the_highest_bucket(
+def test_a_zoom_moves_the_band_without_rebuilding_it_and_fits_the_value_axis(
     qtbot: QtBot, plot: TrendPlot
 ) -> None:
     plot.set_series([SeriesSpec(key="a", label="A")])
@@ -558,13 +626,53 @@ def test_the_band_follows_a_zoom_and_spans_the_lowest_to_the_highest_bucket(
     value = np.sin(np.arange(2000) / 50.0)
     plot.set_range(int(ts[0]), int(ts[-1]))
     plot.show_envelope("a", ts, value - 0.5, value + 0.5, value, bucket_us=US)
-    outline = plot.band("a").path().boundingRect()
-    assert outline.top() == pytest.approx(value.min() - 0.5, abs=0.01)
-    assert outline.bottom() == pytest.approx(value.max() + 0.5, abs=0.01)
-    plot.view_box.setXRange(ts[100] / US, ts[300] / US, padding=0)  # a zoom: both edges are clipped
-    zoomed = plot.band("a").path().boundingRect()
-    assert zoomed.width() < outline.width() / 4  # the outline was rebuilt from the clipped edges
-    assert zoomed.left() <= ts[100] / US and zoomed.right() >= ts[300] / US
+    band = plot.band("a")
+    outline = band.path()
+    assert outline.boundingRect().top() == pytest.approx(value.min() - 0.5, abs=0.01)
+    assert outline.boundingRect().bottom() == pytest.approx(value.max() + 0.5, abs=0.01)
+
+    plot.view_box.setXRange(ts[0] / US, ts[100] / US, padding=0)  # a zoom, as a wheel turn does
+    qtbot.wait(20)  # the value axis fits at the next paint
+    assert band.path() is outline  # a view change rebuilds nothing
+    visible = value[:101]  # sin(0 .. 2): 0 .. 1, where all of it spans -1 .. 1
+    bottom, top = plot.view_box.viewRange()[1]
+    assert bottom <= visible.min() - 0.5 and top >= visible.max() + 0.5
+    assert top - bottom < 2.5  # the visible buckets' range (2) with a little room, not all of it (3)
+
+
+def band_pixels(plot: TrendPlot, key: str, x_s: float, y_range: tuple[float, float]) -> int:
+    """How many pixels of the band's colour the plot shows in the column at ``x_s`` over ``y_range``."""
+    image = plot.grab().toImage()
+    widget = plot_widget(plot)
+    colour = plot.band(key).brush().color().name()
+    low, high = y_range
+    count = 0
+    for y in np.linspace(low, high, 60):
+        at = widget.mapTo(plot, widget.mapFromScene(plot.view_box.mapViewToScene(QPointF(x_s, y))))
+        count += QColor(image.pixelColor(at)).name() == colour
+    return count
+
+
+def test_bands_are_painted_at_any_density(qtbot: QtBot, plot: TrendPlot) -> None:
+    plot.set_series([SeriesSpec(key="a", label="A")])
+    buckets = 2000
+    ts = seconds(buckets, step_s=60)
+    avg = np.full(buckets, 50.0)
+    lo, hi = avg - 10, avg + 10
+    hi[1000] = 95.0  # one spike, in a bucket far narrower than a pixel at first
+    plot.set_range(int(ts[0]), int(ts[-1]) + 60 * US)
+    plot.show_envelope("a", ts, lo, hi, avg, bucket_us=60 * US)
+    qtbot.wait(50)
+    spike_s = (ts[1000] + 30 * US) / US
+    assert plot.plot_width() < buckets / 2  # several buckets a pixel: rectangles at least a pixel wide
+    assert band_pixels(plot, "a", spike_s, (62, 92)) > 40  # the spike is drawn, whole
+    assert band_pixels(plot, "a", ts[500] / US, (62, 92)) == 0  # above the band elsewhere
+    assert band_pixels(plot, "a", ts[500] / US, (42, 48)) > 40
+
+    plot.view_box.setXRange(ts[990] / US, ts[1030] / US, padding=0)  # buckets many pixels wide: a polygon
+    qtbot.wait(50)
+    assert band_pixels(plot, "a", ts[1000] / US, (62, 92)) > 40  # the polygon peaks at the bucket's time
+    assert band_pixels(plot, "a", ts[1020] / US, (42, 48)) > 40
 
 
 def test_a_band_is_its_line_colour_mixed_into_the_background() -> None:

@@ -11,16 +11,17 @@ from __future__ import annotations
 import html
 import math
 import time
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar, cast
 
 import numpy as np
 import numpy.typing as npt
 import pyqtgraph as pg
-from PySide6.QtCore import QDateTime, QEvent, QLocale, QObject, QPointF, Qt, QTimer, Signal
-from PySide6.QtGui import QColor, QFont, QMouseEvent, QPainterPath, QPalette, QPen
+import shiboken6
+from PySide6.QtCore import QDateTime, QEvent, QLocale, QObject, QPointF, QRectF, Qt, QTimer, Signal
+from PySide6.QtGui import QBrush, QColor, QFont, QMouseEvent, QPainter, QPainterPath, QPalette
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QPushButton, QSizePolicy, QVBoxLayout, QWidget
 
 from linesight.storage.resolution import US_PER_S
@@ -48,6 +49,8 @@ MIN_X_RANGE_S = 1.0
 # one covers the earlier; the lines always stay on top.
 BAND_ALPHA = 64
 BAND_Z = -10
+# Narrower buckets on screen are painted as rectangles, wider ones as a polygon (see _Band).
+DENSE_BUCKET_PX = 3.0
 # Axis and readout text must be readable from 2 m on a panel PC; the application font may be smaller.
 MIN_POINT_SIZE = 11.0
 
@@ -72,10 +75,8 @@ class SeriesSpec:
 class _Series:
     spec: SeriesSpec
     colour: str
-    line: Any  # pg.PlotDataItem: the values, or the average of each bucket
-    lo: Any  # pg.PlotDataItem: the band's edges, not drawn themselves
-    hi: Any
-    band: Any  # pg.FillBetweenItem
+    line: _Line  # the values, or the average of each bucket
+    band: _Band
     x: FloatArray = field(default_factory=lambda: np.zeros(0))  # seconds, as given (no breaks added)
     value: FloatArray = field(default_factory=lambda: np.zeros(0))
     lo_values: FloatArray | None = None  # set while the series shows an envelope
@@ -119,29 +120,190 @@ class _LocaleAxis(pg.AxisItem):  # type: ignore[misc]
         return [texts.number(float(value) * scale, places) for value in values]
 
 
-class _Band(pg.FillBetweenItem):  # type: ignore[misc]
-    """The fill between a series' lo and hi edges, outlined straight from their arrays.
+class _Line(pg.PlotCurveItem):  # type: ignore[misc]
+    """A series' line: its data as given, drawn peak-downsampled to about a min and a max a pixel.
 
-    pyqtgraph rebuilds the outline whenever an edge changes, which is on every view change while
-    panning or zooming (the edges are clipped to the view) and twice per historian answer. Its way,
-    through QPainterPath subpath polygons, took ~1.6 ms for 1,000 buckets: with 4 series, 13 ms of
-    every drag step before anything was painted. From the arrays with arrayToQPath it takes ~0.05 ms.
+    pyqtgraph's PlotDataItem can do the same (clipToView, autoDownsample), but does it again for every
+    curve at every view change: while following live, each frame did it twice (the data, then the
+    move), and each step of a pan once. Here the data is decimated when it arrives and when the view's
+    scale has settled (TrendPlot._decimate), and its bounds are kept with it: PlotCurveItem measures
+    them again after every view change, and the ViewBox measures the visible part at every repaint.
     """
 
-    def updatePath(self) -> None:
-        lo, hi = self.curves if self.curves is not None else (None, None)
-        x, low = (None, None) if lo is None else (lo.xData, lo.yData)
-        x_hi, high = (None, None) if hi is None else (hi.xData, hi.yData)
-        if x is None or low is None or high is None or x_hi is None:
-            self.setPath(QPainterPath())
+    def __init__(self) -> None:
+        super().__init__(antialias=False, connect="finite")  # NaN (bad quality, no data) breaks it
+        self._x: FloatArray = np.zeros(0)  # as given (oldest first), with NaN rows at the breaks
+        self._y: FloatArray = np.zeros(0)
+        self._factor = 1
+        self._bounds: tuple[tuple[float, float], tuple[float, float]] | None = None
+
+    def set_source(self, x: FloatArray, y: FloatArray, factor: int) -> None:
+        self._x, self._y, self._factor = x, y, factor
+        finite = y[np.isfinite(y)]
+        self._bounds = None
+        if finite.size:
+            self._bounds = ((float(x[0]), float(x[-1])), (float(finite.min()), float(finite.max())))
+        self._draw()
+
+    def set_factor(self, factor: int) -> None:
+        if factor != self._factor:
+            self._factor = factor
+            self._draw()
+
+    def _draw(self) -> None:
+        x, y = _peaks(self._x, self._y, self._factor)
+        self.setData(x=x, y=y)
+
+    def getOriginalDataset(self) -> tuple[FloatArray, FloatArray]:
+        """The data as given (with NaN where a gap breaks it); ``getData`` is what is drawn."""
+        return self._x, self._y
+
+    def dataBounds(
+        self, ax: int, frac: float = 1.0, orthoRange: Sequence[float] | None = None
+    ) -> tuple[float | None, float | None]:
+        if self._bounds is None:
+            return None, None
+        if ax == 0 or orthoRange is None:
+            return self._bounds[ax]
+        # The values within a time range (the ViewBox fits the value axis to the visible part).
+        first = int(np.searchsorted(self._x, orthoRange[0], side="left"))
+        last = int(np.searchsorted(self._x, orthoRange[1], side="right"))
+        part = self._y[first:last]
+        part = part[np.isfinite(part)]
+        if not part.size:
+            return None, None
+        return float(part.min()), float(part.max())
+
+
+def _peaks(x: FloatArray, y: FloatArray, factor: int) -> tuple[FloatArray, FloatArray]:
+    """A group's lowest and highest value for each ``factor`` samples (pyqtgraph's peak mode), so
+    that a one-sample spike stays; a NaN in a group breaks the line there. The groups end at the
+    newest sample, which is always drawn (pyqtgraph drops the samples that do not fill a group)."""
+    groups = x.size // factor
+    if factor <= 1 or groups == 0:
+        return x, y
+    rest = x.size - groups * factor  # the oldest samples: one shorter group of their own
+    values = y[rest:].reshape(groups, factor)
+    times = x[rest + factor // 2 :: factor][:groups]  # a middle sample's time for each group
+    peak_x = np.repeat(times, 2)
+    peak_y = np.empty((groups, 2))
+    peak_y[:, 0] = values.max(axis=1)
+    peak_y[:, 1] = values.min(axis=1)
+    if rest:
+        head = y[:rest]
+        peak_x = np.concatenate((np.repeat(x[rest // 2], 2), peak_x))
+        peak_y = np.concatenate(((head.max(), head.min()), peak_y.reshape(-1)))
+    return peak_x, peak_y.reshape(-1)
+
+
+class _Band(pg.GraphicsObject):  # type: ignore[misc]
+    """A series' min/max band: over each bucket, its lowest to its highest sample.
+
+    Painted as a rectangle per bucket while the buckets are narrower than DENSE_BUCKET_PX on screen,
+    which is how the historian answers (at the plot's width), and as one polygon from bucket to bucket
+    when zoomed in further. Qt's polygon fill slows down with the edges each pixel row crosses: a
+    noisy band of 1,008 buckets (7 days of a tag that swings every few minutes) took 20 ms to fill,
+    four of them 45 ms a repaint; the same buckets as rectangles take 0.3 ms. Only the rectangles'
+    look differs, by less than a pixel at that density.
+
+    The band gives the view its value range (the visible buckets' lowest and highest) and keeps its
+    arrays whatever the view: a pan or zoom moves it without rebuilding anything.
+    """
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._x: FloatArray = np.zeros(0)  # bucket starts, NaN rows where the band breaks
+        self._low: FloatArray = np.zeros(0)
+        self._high: FloatArray = np.zeros(0)
+        self._width_s = 0.0  # a bucket's width, for the last bucket and after a break
+        self._rects: FloatArray = np.zeros((0, 4))  # x, y, width, height per finite bucket
+        self._outline: QPainterPath | None = None  # built when first needed
+        self._bounds: tuple[tuple[float, float], tuple[float, float]] | None = None
+        self._brush = QBrush(QColor("#c0c0c0"))
+
+    def set_data(self, x: FloatArray, low: FloatArray, high: FloatArray, bucket_s: float) -> None:
+        """Buckets from their start times (oldest first), with NaN rows where the band breaks."""
+        self.prepareGeometryChange()
+        self._x, self._low, self._high = x, low, high
+        finite = np.isfinite(x) & np.isfinite(low) & np.isfinite(high)
+        spacing = np.diff(x[finite]) if finite.sum() > 1 else np.zeros(0)
+        self._width_s = bucket_s if bucket_s > 0 else (float(np.median(spacing)) if spacing.size else 0.0)
+        # A bucket reaches to the next one (as the polygon does, across missing buckets of a series
+        # without max_gap_s), or its own width before a break and at the end.
+        right = x + self._width_s
+        follows = finite[:-1] & finite[1:]
+        right[:-1][follows] = x[1:][follows]
+        rects = np.empty((int(finite.sum()), 4))
+        rects[:, 0] = x[finite]
+        rects[:, 1] = low[finite]
+        rects[:, 2] = right[finite] - x[finite]
+        rects[:, 3] = high[finite] - low[finite]
+        self._rects = rects
+        self._outline = None
+        if rects.shape[0]:
+            self._bounds = (
+                (float(rects[:, 0].min()), float((rects[:, 0] + rects[:, 2]).max())),
+                (float(rects[:, 1].min()), float((rects[:, 1] + rects[:, 3]).max())),
+            )
+        else:
+            self._bounds = None
+        self.informViewBoundsChanged()
+        self.update()
+
+    def setBrush(self, brush: QColor | QBrush) -> None:
+        self._brush = QBrush(brush)
+        self.update()
+
+    def brush(self) -> QBrush:
+        return self._brush
+
+    def path(self) -> QPainterPath:
+        """The outline: one closed polygon per run of finite buckets."""
+        if self._outline is None:
+            self._outline = _band_path(self._x, self._low, self._high, Qt.FillRule.WindingFill)
+        return self._outline
+
+    def dataBounds(
+        self, ax: int, frac: float = 1.0, orthoRange: Sequence[float] | None = None
+    ) -> tuple[float | None, float | None]:
+        # What the ViewBox asks to fit the value axis to the visible time range (setAutoVisible).
+        if self._bounds is None:
+            return None, None
+        if ax == 0 or orthoRange is None:
+            return self._bounds[ax]
+        rects = self._rects
+        visible = (rects[:, 0] + rects[:, 2] >= orthoRange[0]) & (rects[:, 0] <= orthoRange[1])
+        if not visible.any():
+            return None, None
+        shown = rects[visible]
+        return float(shown[:, 1].min()), float((shown[:, 1] + shown[:, 3]).max())
+
+    def boundingRect(self) -> QRectF:
+        if self._bounds is None:
+            return QRectF()
+        (left, right), (bottom, top) = self._bounds
+        return QRectF(left, bottom, right - left, top - bottom)
+
+    def paint(self, painter: QPainter, *_args: object) -> None:
+        if self._bounds is None:
             return
-        if x.shape != x_hi.shape or not np.array_equal(x, x_hi, equal_nan=True):  # NaN: a break
-            # The two edges are always given the same times, but they are clipped to the view one
-            # after the other: between the two updates they differ. Keep the outline until the other
-            # edge has caught up (its update calls this again); outlining the half-updated pair took
-            # pyqtgraph's slow way on every pan step.
+        painter.setPen(Qt.PenStyle.NoPen)
+        painter.setBrush(self._brush)
+        px_per_s = abs(painter.worldTransform().m11())
+        bucket_px = self._width_s * px_per_s
+        if not 0 < bucket_px < DENSE_BUCKET_PX:
+            painter.drawPath(self.path())
             return
-        self.setPath(_band_path(x, low, high, self.fillRule()))
+        rects = self._rects
+        if bucket_px < 1:
+            # Without antialiasing a rectangle fills the pixels whose centre it covers: narrower than
+            # a pixel, it may fill none, and a spike in a bucket would vanish when zoomed out.
+            rects = rects.copy()
+            np.maximum(rects[:, 2], 1 / px_per_s, out=rects[:, 2])
+        # Qt reads the rectangles in place, straight from the array (kept referenced until it returns):
+        # a QRectF per bucket built in Python took 2.4 ms for 1,000 buckets.
+        first = cast(QRectF, shiboken6.wrapInstance(rects.ctypes.data, QRectF))
+        painter.drawRects(first, rects.shape[0])
 
 
 def _band_path(x: FloatArray, low: FloatArray, high: FloatArray, rule: Qt.FillRule) -> QPainterPath:
@@ -206,6 +368,8 @@ class TrendPlot(QWidget):
         self._home_range: tuple[float, float] | None = None  # the last set_range, for "reset view"
         self._newest_s: float | None = None
         self._applying = 0  # > 0 while this class moves the view itself
+        self._batch = 0  # > 0 while show_trends hands over several series
+        self._fit_pending = False  # the value axis is to be fitted to the live window (_fit_values)
         self._cursor_x: float | None = None
         self._cursor_pinned = False  # placed by a tap: stays when the pointer leaves
         self._pointer_y: float | None = None  # viewport pixels; None: the label sits at the top
@@ -225,8 +389,6 @@ class TrendPlot(QWidget):
         self._view = self._item.getViewBox()
         self._item.setMenuEnabled(False)  # an operator panel has no right button and no use for it
         self._item.hideButtons()
-        self._item.setClipToView(True)
-        self._item.setDownsampling(auto=True, mode="peak")
         self._item.showGrid(x=True, y=True)
         for axis in (self._time_axis, self._value_axis):
             axis.setStyle(tickAlpha=255)  # the grid in palette.grid exactly, not faded by density
@@ -275,11 +437,18 @@ class TrendPlot(QWidget):
         self._debounce.setSingleShot(True)
         self._debounce.setInterval(RANGE_DEBOUNCE_MS)
         self._debounce.timeout.connect(self._emit_range)
+        self._cursor_moved = QTimer(self)
+        self._cursor_moved.setSingleShot(True)
+        self._cursor_moved.setInterval(0)
+        self._cursor_moved.timeout.connect(self._refresh_cursor)
 
         self._apply_fonts()
         self.apply_palette(palette)
         self._retranslate()
         self._apply_follow()
+        self._choose_value_fit()
+        # After the ViewBox's own handler (connected when it joined the scene): see _fit_values.
+        self._plot.scene().sigPrepareForPaint.connect(self._fit_values)
         # Connected last: the ranges set while building are not the user's.
         self._view.sigXRangeChanged.connect(self._on_x_range_changed)
         self._view.sigResized.connect(self._on_view_resized)
@@ -298,7 +467,7 @@ class TrendPlot(QWidget):
         if len(set(keys)) != len(keys):
             raise ValueError(f"each series key may appear once in a trend: {keys}")
         for old in self._series.values():
-            for item in (old.band, old.lo, old.hi, old.line):
+            for item in (old.band, old.line):
                 self._item.removeItem(item)
         self._series = {}
         self._newest_s = None
@@ -306,19 +475,12 @@ class TrendPlot(QWidget):
         for position, spec in enumerate(series):
             index = position if spec.colour_index is None else spec.colour_index
             colour = lines[index % len(lines)]
-            line = self._curve()
-            lo = self._curve()
-            hi = self._curve()
-            band = _Band(lo.curve, hi.curve)
-            # The edges of a band cross where lo and hi meet; odd-even filling would punch holes there.
-            band.setFillRule(Qt.FillRule.WindingFill)
+            line = _Line()
+            band = _Band()
             band.hide()
-            # The band's edges give the view its bounds (only in the visible time range); the band's
-            # bounding rectangle would always cover the whole history.
-            self._item.addItem(band, ignoreBounds=True)
-            for item in (lo, hi, line):
-                self._item.addItem(item)
-            self._series[spec.key] = _Series(spec=spec, colour=colour, line=line, lo=lo, hi=hi, band=band)
+            self._item.addItem(band)  # it gives the view the bounds of its visible buckets
+            self._item.addItem(line)
+            self._series[spec.key] = _Series(spec=spec, colour=colour, line=line, band=band)
         self._style_series()
         self._update_legend()
         self._update_value_caption()
@@ -328,7 +490,8 @@ class TrendPlot(QWidget):
         return [entry.spec for entry in self._series.values()]
 
     def curve(self, key: str) -> Any:
-        """The pg.PlotDataItem of a series' line (the average when it shows an envelope)."""
+        """The pg.PlotCurveItem of a series' line (the average when it shows an envelope);
+        ``getData()`` is what it draws, ``getOriginalDataset()`` what it was given."""
         return self._entry(key).line
 
     def point_count(self, key: str) -> int:
@@ -336,7 +499,8 @@ class TrendPlot(QWidget):
         return int(self._entry(key).x.size)
 
     def band(self, key: str) -> Any:
-        """The pg.FillBetweenItem of a series' min/max band (hidden while it shows live data)."""
+        """The graphics item of a series' min/max band (hidden while it shows live data); its
+        ``path()`` is the band's outline."""
         return self._entry(key).band
 
     @property
@@ -361,10 +525,9 @@ class TrendPlot(QWidget):
         if entry.lo_values is not None:
             entry.lo_values = entry.hi_values = None
             entry.band.hide()
-            entry.lo.setData([], [])
-            entry.hi.setData([], [])
+            entry.band.set_data(np.zeros(0), np.zeros(0), np.zeros(0), 0.0)
         shown_x, (shown_y,) = _with_breaks(x, (y,), _gap_limit(entry.spec, 0.0))
-        entry.line.setData(shown_x, shown_y)
+        entry.line.set_source(shown_x, shown_y, self._downsampling(x))
         self._data_arrived(x)
 
     def show_envelope(
@@ -393,15 +556,25 @@ class TrendPlot(QWidget):
         shown_x, (shown_lo, shown_hi, shown_avg) = _with_breaks(
             x, (low, high, mean), _gap_limit(entry.spec, entry.bucket_s)
         )
-        entry.lo.setData(shown_x, shown_lo)
-        entry.hi.setData(shown_x, shown_hi)
-        entry.line.setData(shown_x, shown_avg)
+        entry.band.set_data(shown_x, shown_lo, shown_hi, entry.bucket_s)
+        entry.line.set_source(shown_x, shown_avg, self._downsampling(x))
         entry.band.setVisible(x.size > 0)
         self._data_arrived(x)
 
     def show_trend(self, key: str, trend: TrendSeries) -> None:
         """A historian answer for one tag, as ``show_envelope``."""
         self.show_envelope(key, trend.ts_us, trend.min, trend.max, trend.avg, bucket_us=trend.bucket_us)
+
+    def show_trends(self, trends: Mapping[str, TrendSeries]) -> None:
+        """Historian answers for several tags, as ``show_trend`` each; the cursor readout is written
+        once (its text and size cost about a millisecond, and a history answer has up to 8 tags)."""
+        self._batch += 1
+        try:
+            for key, trend in trends.items():
+                self.show_trend(key, trend)
+        finally:
+            self._batch -= 1
+        self._refresh_cursor()
 
     def _data_arrived(self, x: FloatArray) -> None:
         if x.size:
@@ -410,7 +583,9 @@ class TrendPlot(QWidget):
                 self._newest_s = newest
                 if self._following:
                     self._apply_follow()
-        self._refresh_cursor()
+        self._fit_pending = self._following
+        if not self._batch:
+            self._refresh_cursor()
 
     def _entry(self, key: str) -> _Series:
         try:
@@ -418,15 +593,29 @@ class TrendPlot(QWidget):
         except KeyError:
             raise KeyError(f"no series {key!r} in this trend; set_series() names them") from None
 
-    def _curve(self) -> Any:
-        return pg.PlotDataItem(
-            antialias=False,
-            connect="finite",  # NaN (bad quality, no data) breaks the line
-            clipToView=True,
-            autoDownsample=True,
-            downsampleMethod="peak",  # keeps each pixel column's min and max: spikes stay visible
-            autoDownsampleFactor=1.0,  # from 2 points a pixel (pyqtgraph waits for 5)
-        )
+    def _downsampling(self, x: FloatArray) -> int:
+        """The peak-downsampling factor that draws ``x`` with about a min and a max a pixel in the
+        view: the live window while following, else the visible range."""
+        width = float(self._view.width())  # 0 until the widget is laid out (then it resizes)
+        if x.size < 2 or not x[-1] > x[0] or width <= 0:
+            return 1
+        if self._following and self._live_window_s is not None:
+            span = self._live_window_s
+        else:
+            start, end = self._view.viewRange()[0]
+            span = end - start
+        spacing = (x[-1] - x[0]) / (x.size - 1)
+        return max(1, int(span / spacing / width))
+
+    def _decimate(self, entry: _Series) -> None:
+        """Decimate a line for the view again: when a gesture ends, on a resize, when following
+        starts. A pan changes nothing, and a zoom shows the previous decimation until its gesture
+        ends (as a history view shows the previous answer)."""
+        entry.line.set_factor(self._downsampling(entry.x))
+
+    def _decimate_all(self) -> None:
+        for entry in self._series.values():
+            self._decimate(entry)
 
     # ------------------------------------------------------------------ the visible range
 
@@ -476,14 +665,69 @@ class TrendPlot(QWidget):
         if following:
             self._follow_button.hide()
             self._apply_follow()
+            self._decimate_all()  # for the live window
+        self._choose_value_fit()
         if changed:
             self.followingChanged.emit(following)
+
+    def _choose_value_fit(self) -> None:
+        # While following, this class fits the value axis (_fit_values); otherwise the ViewBox's
+        # auto-range fits it to what is visible, as the user pans and zooms.
+        if self._following:
+            self._view.disableAutoRange(axis=pg.ViewBox.YAxis)
+            self._fit_pending = True
+            self._view.update()
+        else:
+            self._view.enableAutoRange(axis=pg.ViewBox.YAxis, enable=True)
+
+    def _fit_values(self) -> None:
+        """While following, fit the value axis to the live window's data before a repaint, as the
+        ViewBox's auto-range would (the visible part, its padding), unless both ends would move by
+        less than a pixel.
+
+        The auto-range measures every curve again at every repaint, and its answer moved by a hair
+        at almost every frame (a counter's newest value is its maximum): the value axis was laid out
+        again and the plot painted twice per frame, for no visible change.
+        """
+        if not (self._fit_pending and self._following):
+            return
+        self._fit_pending = False
+        start, end = self._view.viewRange()[0]
+        low, high = math.inf, -math.inf
+        for entry in self._series.values():
+            for item in (entry.line, entry.band):
+                if item.isVisible():
+                    item_low, item_high = item.dataBounds(1, orthoRange=(start, end))
+                    if item_low is not None and item_high is not None:
+                        low, high = min(low, item_low), max(high, item_high)
+        if low > high:
+            return  # nothing to show yet
+        bottom, top = self._view.viewRange()[1]
+        if high > low:
+            padding = (high - low) * self._view.suggestPadding(pg.ViewBox.YAxis)
+            low, high = low - padding, high + padding
+        else:  # a flat line: centred at the present scale, as ViewBox.setRange does
+            half = (top - bottom) / 2
+            low, high = low - half, high + half
+        pixel = (top - bottom) / max(1.0, float(self._view.height()))
+        if abs(low - bottom) < pixel and abs(high - top) < pixel:
+            return
+        self._view.setYRange(low, high, padding=0)
+        self._view.updateMatrix()  # this repaint is already under way: it must use the new range
 
     def _apply_follow(self) -> None:
         if self._live_window_s is None:
             return
         newest = self._newest_s if self._newest_s is not None else time.time()
-        self._set_x_range(newest - self._live_window_s, newest)
+        end = newest
+        width = float(self._view.width())
+        if width > 0:
+            # The view moves in whole pixels: the newest point stays in the last pixel column, and a
+            # frame whose point does not reach the next column leaves the view, its axes and the
+            # curves' bounds as they were (an hour on 533 pixels: a move every 7th frame at 1 Hz).
+            pixel_s = self._live_window_s / width
+            end = math.ceil(newest / pixel_s) * pixel_s
+        self._set_x_range(end - self._live_window_s, end)
 
     def _set_x_range(self, start_s: float, end_s: float) -> None:
         self._applying += 1
@@ -506,10 +750,13 @@ class TrendPlot(QWidget):
 
     def _on_view_resized(self, _view: object) -> None:
         self._place_cursor()
+        self._decimate_all()
+        self._fit_pending = self._following
         if not self._following:
             self._debounce.start()  # the history behind the view is needed at the new width
 
     def _emit_range(self) -> None:
+        self._decimate_all()  # the gesture is over: the lines at the new scale
         start, end = self.visible_range_us()
         self.rangeChanged.emit(start, end, self.plot_width())
 
@@ -518,10 +765,14 @@ class TrendPlot(QWidget):
     def set_cursor(self, ts_us: int | None) -> None:
         """Put the cursor at a time (UTC µs), or remove it (None); what a tap does."""
         self._cursor_pinned = ts_us is not None
-        self._move_cursor(None if ts_us is None else ts_us / US_PER_S, None)
+        self._cursor_x = None if ts_us is None else ts_us / US_PER_S
+        self._pointer_y = None
+        self._refresh_cursor()
 
     def cursor_text(self) -> str:
         """The readout as plain text, a line each: the local time, then each series with data."""
+        if self._cursor_moved.isActive():
+            self._refresh_cursor()
         return self._cursor_plain
 
     def eventFilter(self, watched: QObject, event: QEvent) -> bool:
@@ -549,11 +800,14 @@ class TrendPlot(QWidget):
         return float(self._plot.mapFromScene(scene_pos).y())
 
     def _move_cursor(self, x: float | None, pointer_y: float | None) -> None:
+        # The pointer's moves are written out once the events at hand are handled: a drag sends
+        # several moves between two repaints, and the readout's text and size took about 0.5 ms each.
         self._cursor_x = x
         self._pointer_y = pointer_y
-        self._refresh_cursor()
+        self._cursor_moved.start()
 
     def _refresh_cursor(self) -> None:
+        self._cursor_moved.stop()
         x = self._cursor_x
         if x is None:
             self._cursor_line.hide()
@@ -636,13 +890,9 @@ class TrendPlot(QWidget):
         return self._palette
 
     def _style_series(self) -> None:
-        invisible = QPen(Qt.PenStyle.NoPen)
         for entry in self._series.values():
             entry.line.setPen(pg.mkPen(entry.colour, width=1))
-            entry.lo.setPen(invisible)
-            entry.hi.setPen(invisible)
             entry.band.setBrush(QColor(band_colour(entry.colour, self._palette.panel)))
-            entry.band.setPen(invisible)
             entry.band.setZValue(BAND_Z)
 
     def _apply_fonts(self) -> None:

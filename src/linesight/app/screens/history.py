@@ -254,10 +254,10 @@ class HistoryScreen(QWidget):
         def show(result: object) -> None:
             if next_query() or not isinstance(result, Mapping):
                 return  # the range moved on while this answer was fetched: the newer one is on its way
+            self.trend.show_trends(result)
             buckets = 0
             source = ""
-            for key, series in result.items():
-                self.trend.show_trend(key, series)
+            for series in result.values():
                 buckets = max(buckets, len(series))
                 source = self._source_name(series.resolution)
             summary = self.tr("%1 points per tag, from %2")

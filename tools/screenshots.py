@@ -19,6 +19,12 @@ runtime's start replays the shift's states and counters from it (OEE, timeline).
 demo site's time (São Paulo); on a Sunday, or between shifts, the screens say that no shift is
 running. Nothing else is made up; run it twice and the machines follow the same sequence of states
 (their wall-clock times differ).
+
+Except for the alarm pictures: to show alarms of every priority in every state whatever the models
+do at the moment, ``stage_alarms`` makes a few virtual devices read wrong (a hot press, a fault bit, a
+controller warning, an oven zone over its limit for a moment) and acts on the alarms as people would
+(a supervisor acknowledges, shelves and takes one out of service, an operator comments). Those
+readings travel the real way: device, driver, runtime, alarm service, bridge.
 """
 
 from __future__ import annotations
@@ -194,6 +200,7 @@ class RewoundPlant:
             SimulatedMachine(name=name, model=machine_model(models[by_device[name]], start))
             for name, _seed, _cycle in CNCS
         ]
+        self.cncs = {by_device[machine.name]: machine.model for machine in cncs}
         self.plant.agent = MTConnectAgent(cncs, host=self.plant.host, port=self.plant.ports.mtconnect)
 
     async def __aenter__(self) -> RewoundPlant:
@@ -264,8 +271,9 @@ def save(widget: Any, name: str, *, over: Any = None) -> Path:
 
 
 @contextmanager
-def hmi(folder: Path, longest_h: float) -> Iterator[tuple[Any, Any, Any]]:
-    """The demo plant's runtime (with its history) and a bridge to it; yields (plant, bridge, stop)."""
+def hmi(folder: Path, longest_h: float) -> Iterator[tuple[Any, Any, Any, Any]]:
+    """The demo plant's runtime (with its history) and a bridge to it; yields (plant, bridge, engine,
+    the virtual plant)."""
     from linesight.app.bridge import RuntimeBridge
     from linesight.domain.users import Role, User, hash_secret
     from linesight.runtime.commands import Commands
@@ -285,21 +293,186 @@ def hmi(folder: Path, longest_h: float) -> Iterator[tuple[Any, Any, Any]]:
     written = prefill(historian, plant, start, end)
     print(f"history: {written} samples over {(end - start) / 60:.0f} min", file=sys.stderr)
     engine = Engine(plant, historian=historian)
-    runtime = EngineThread(engine, around=lambda: RewoundPlant(start))
+    rewound = RewoundPlant(start)
+    runtime = EngineThread(engine, around=lambda: rewound)
     runtime.start(timeout=60)
     bridge = RuntimeBridge(runtime, engine, Commands(engine, historian), numbers_hz=10, trends_fps=10)
     try:
-        yield plant, bridge, engine
+        yield plant, bridge, engine, rewound
     finally:
         bridge.stop()
         runtime.stop()
         historian.close()
 
 
+# ---------------------------------------------------------------------- alarms on stage
+
+
+def stage_alarms(engine: Any, rewound: RewoundPlant) -> None:
+    """Alarms of every priority in every state: a few virtual devices read wrong, and people act."""
+    from linesight.domain.alarm_types import AlarmState
+    from linesight.domain.users import Role
+
+    plant = rewound.plant
+    presses = {
+        f"prensa-0{number}": plant.presses._models[press.unit_id]
+        for number, press in enumerate(plant.presses.presses, start=1)
+    }
+    oven = plant.oven._model
+    cnc = rewound.cncs["cnc-02"]
+
+    def read_as(model: Any, signal: str, value: object) -> None:
+        model._readers[signal] = lambda: value
+
+    read_as(presses["prensa-01"], "oil_temp", 61.8)  # a hot press: its high and high-high limits
+    read_as(presses["prensa-02"], "fault", True)  # a fault bit
+    read_as(cnc, "alarm_code", 2001)  # a controller warning (low priority)
+    read_as(cnc, "alarm_text", "EX2051 COOLANT LEVEL LOW")
+    read_as(cnc, "fault", False)
+    zone2 = oven._readers["zone2_temp"]
+    read_as(oven, "zone2_temp", 896.0)  # over its limit for a moment
+    alarms = engine.alarms
+
+    def states(*wanted: tuple[str, AlarmState]) -> bool:
+        return all(alarms.status(alarm_id).state is state for alarm_id, state in wanted)
+
+    raised = (
+        ("prensa-01.oil-temp.hh", AlarmState.UNACK),
+        ("prensa-02.fault", AlarmState.UNACK),
+        ("cnc-02.warning", AlarmState.UNACK),
+        ("forno-01.zone2-temp.h", AlarmState.UNACK),
+    )
+    wait_until(lambda: states(*raised), 20, "the staged alarms")
+    oven._readers["zone2_temp"] = zone2
+    wait_until(lambda: states(("forno-01.zone2-temp.h", AlarmState.RTN_UNACK)), 20, "the oven to cool")
+    supervisor = {"user": "bruno", "role": Role.SUPERVISOR}
+    alarms.acknowledge("prensa-02.fault", **supervisor)
+    alarms.shelve("embaladora-01.sealer-temp", duration=3600, comment="film trial until 15:00", **supervisor)
+    alarms.remove_from_service(
+        "prensa-02.hydraulic-pressure.l", comment="pressure transmitter being replaced", **supervisor
+    )
+    alarms.comment(
+        "prensa-01.oil-temp.hh", user="ana", role=Role.OPERATOR, text="cooler fan checked, maintenance called"
+    )
+    settle(1500)  # the journal is written once a second
+
+
+def shoot_alarms(window: Any, suffix: str) -> list[Path]:
+    """The alarm screen's three views, and the overview and a machine under an unacknowledged alarm's
+    banner."""
+    from linesight.domain.users import Role
+    from linesight.runtime.commands import NOBODY, Actor
+
+    saved: list[Path] = []
+    screen = window.alarms
+    window.session.set_actor(Actor(name="bruno", role=Role.SUPERVISOR))
+    window.show_alarms(None, reset=True)
+    screen.state_filter.setCurrentIndex(screen.state_filter.findData("all"))
+    screen.select("prensa-01.oil-temp.hh")
+    settle(800)
+    window.banner._blink_on = True  # the picture with the blinking border on
+    saved.append(save(window, f"alarms-{suffix}"))
+    screen.show_view(1)
+    screen.query_journal()
+    wait_until(lambda: not screen.journal_running, 20, "the alarm journal")
+    settle(300)
+    window.banner._blink_on = True
+    saved.append(save(window, f"alarms-journal-{suffix}"))
+    screen.show_view(2)
+    settle(500)
+    window.banner._blink_on = True
+    saved.append(save(window, f"alarms-kpis-{suffix}"))
+    screen.show_view(0)
+    window.session.set_actor(NOBODY)
+    window.show_overview()
+    settle(1200)
+    window.banner._blink_on = True
+    saved.append(save(window, f"overview-alarms-{suffix}"))
+    window.show_machine("prensa-01")
+    settle(1500)
+    window.banner._blink_on = True
+    saved.append(save(window, f"machine-alarms-{suffix}"))
+    return saved
+
+
+# ---------------------------------------------------------------------- stops, rejects and reports
+
+
+def stage_production(engine: Any, bridge: Any) -> str:
+    """The machine the coding pictures show: the first with two stops to code in this shift, of which
+    the older is coded the way an operator would (a reason that fits its state); returns its id."""
+    from linesight.app.reporting import micro_stop_thresholds
+    from linesight.app.screens.downtime import codeable
+    from linesight.domain.machine import MachineState
+
+    thresholds = micro_stop_thresholds(engine.plant)
+    listed: dict[str, list[Any]] = {}
+    for status in engine.machines.statuses():
+        threshold = thresholds.get(status.machine, 0.0)
+        listed[status.machine] = [stop for stop in status.stops if codeable(stop, threshold)]
+    machine = next((m for m, stops in listed.items() if len(stops) >= 2), None)
+    if machine is None:
+        machine = max(listed, key=lambda m: len(listed[m]))
+    if listed[machine]:
+        oldest = listed[machine][0]
+        reason = {
+            MachineState.SETUP: "changeover",
+            MachineState.IDLE: "no_material",
+            MachineState.UNKNOWN: "electrical",
+        }.get(oldest.state, "mechanical")
+        end = None if oldest.open else oldest.end
+        coding = engine.production.code_stop(
+            machine, start=oldest.start, end=end, reason=reason, user="ana", comment="troca do rolamento"
+        )
+        bridge.runtime.submit(coding).result(timeout=10)
+    return machine
+
+
+def shoot_production(app: Any, window: Any, machine: str, suffix: str) -> list[Path]:
+    """The coding screen (a stop being split and coded, one coded), the reject entry over the machine
+    screen, and the report of the running shift."""
+    from linesight.app.reporting import Period
+
+    saved: list[Path] = []
+    window.show_downtime(machine)
+    screen = window.downtime
+    uncoded = next((stop for stop in screen._stops if not stop.coded), None)
+    if uncoded is not None:
+        screen.select(uncoded.start)
+        if uncoded.seconds >= 240:
+            screen.split.click()
+        category = screen.categories.get("breakdown") or next(iter(screen.categories.values()))
+        category.click()
+        first = next(button for button in screen.reasons.values() if button.isVisible())
+        first.click()
+    settle(800)
+    saved.append(save(window, f"stops-{suffix}"))
+
+    window.show_machine(machine)
+    settle(500)
+    dialog = window.open_rejects(machine)
+    dialog.count.setText("3")
+    dialog.reasons[next(iter(dialog.reasons))].click()
+    dialog.comment.setText("rebarba na borda")
+    settle(400)
+    saved.append(save(window, f"rejects-{suffix}", over=dialog))
+    dialog.reject()
+    settle(100)
+
+    window.show_reports()
+    reports = window.reports
+    reports.choose_scope("plant")
+    reports.choose_period(Period.CURRENT_SHIFT)
+    wait_until(lambda: not reports.is_busy and reports.report is not None, 60, "the shift report")
+    settle(500)
+    saved.append(save(window, f"reports-{suffix}"))
+    return saved
+
+
 # ---------------------------------------------------------------------- the pictures
 
 
-def shoot(longest_h: float) -> list[Path]:
+def shoot(longest_h: float, *, only_alarms: bool = False, only_production: bool = False) -> list[Path]:
     from PySide6.QtCore import QTimer
     from PySide6.QtWidgets import QApplication, QPushButton
 
@@ -318,7 +491,7 @@ def shoot(longest_h: float) -> list[Path]:
         app = QApplication.instance() or QApplication([sys.argv[0]])
         assert isinstance(app, QApplication)
         languages = Languages(app)
-        with hmi(folder, longest_h) as (plant, bridge, engine):
+        with hmi(folder, longest_h) as (plant, bridge, engine, rewound):
             wait_until(
                 lambda: all(item.state is ConnectionState.ONLINE for item in engine.health()),
                 40,
@@ -332,7 +505,7 @@ def shoot(longest_h: float) -> list[Path]:
             window.resize(*SIZE)
             settle(2500)
 
-            for theme in THEMES:
+            for theme in () if only_alarms or only_production else THEMES:
                 for language in LANGUAGES:
                     suffix = f"{theme}-{language}"
                     window.set_theme(theme)
@@ -395,6 +568,38 @@ def shoot(longest_h: float) -> list[Path]:
                     saved.append(save(window, f"login-{suffix}", over=dialog))
                     dialog.reject()
                     settle(100)
+
+            if not only_alarms:
+                machine = stage_production(engine, bridge)
+                for theme in THEMES:
+                    for language in LANGUAGES:
+                        window.set_theme(theme)
+                        window.set_language(language)
+                        saved += shoot_production(app, window, machine, f"{theme}-{language}")
+            if only_production:  # and the coding screen in kiosk mode, as below
+                window.hide()
+                kiosk = MainWindow(
+                    bridge, plant, replace(settings, kiosk=True), languages, save_settings=lambda _s: None
+                )
+                kiosk.present()
+                for theme in THEMES:
+                    for language in LANGUAGES:
+                        kiosk.set_theme(theme)
+                        kiosk.set_language(language)
+                        kiosk.show_downtime(machine)
+                        settle(800)
+                        saved.append(save(kiosk, f"kiosk-stops-{theme}-{language}"))
+                kiosk.unlock_and_close()
+                window.unlock_and_close()
+                languages.switch("en")
+                return saved
+
+            stage_alarms(engine, rewound)
+            for theme in THEMES:
+                for language in LANGUAGES:
+                    window.set_theme(theme)
+                    window.set_language(language)
+                    saved += shoot_alarms(window, f"{theme}-{language}")
             window.hide()
 
             # Kiosk mode: full screen, larger fonts and touch targets.
@@ -407,7 +612,17 @@ def shoot(longest_h: float) -> list[Path]:
                     kiosk.set_language(language)
                     kiosk.show_overview()
                     settle(1500)
+                    kiosk.banner._blink_on = True
                     saved.append(save(kiosk, f"kiosk-{theme}-{language}"))
+                    kiosk.show_alarms(None, reset=True)
+                    settle(800)
+                    kiosk.banner._blink_on = True
+                    saved.append(save(kiosk, f"kiosk-alarms-{theme}-{language}"))
+                    if not only_alarms:  # coding stops with a gloved finger: the kiosk's sizes
+                        kiosk.show_downtime(machine)
+                        settle(800)
+                        kiosk.banner._blink_on = True
+                        saved.append(save(kiosk, f"kiosk-stops-{theme}-{language}"))
             kiosk.unlock_and_close()
             window.unlock_and_close()
             languages.switch("en")
@@ -419,10 +634,18 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--longest", type=float, default=8.0, help="hours of history at most (from the shift's start)"
     )
+    parser.add_argument(
+        "--alarms-only", action="store_true", help="only the alarm pictures and kiosk mode (quicker)"
+    )
+    parser.add_argument(
+        "--production-only",
+        action="store_true",
+        help="only the pictures of stop coding, rejects and reports (quicker)",
+    )
     args = parser.parse_args(argv)
     started = time.monotonic()
     _plant_time()
-    saved = shoot(args.longest)
+    saved = shoot(args.longest, only_alarms=args.alarms_only, only_production=args.production_only)
     for path in saved:
         print(path.relative_to(ROOT))
     print(f"{len(saved)} pictures in {time.monotonic() - started:.0f} s", file=sys.stderr)

@@ -9,6 +9,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
+from PySide6.QtCore import QEvent
 from PySide6.QtWidgets import QApplication
 
 from linesight.app.bridge import RuntimeBridge
@@ -98,6 +99,38 @@ def plant(**extra_machine: Any) -> PlantConfig:
     )
 
 
+# Alarm rules for alarm_plant(): a critical and a medium limit on each CNC's spindle temperature, a
+# medium limit on the oven's zone 1 and a low-priority discrete alarm on its text (scripted values start
+# at 0: no alarm stands until a test sets a value).
+ALARM_RULES: dict[str, list[dict[str, Any]]] = {
+    "cnc": [
+        {
+            "id": "spindle-temp",
+            "kind": "limit",
+            "tag": "spindle_temp",
+            "h": 80,
+            "hh": {"value": 95, "priority": "critical"},
+        }
+    ],
+    "oven": [
+        {"id": "zone1-temp", "kind": "limit", "tag": "zone1_temp", "h": 900},
+        {"id": "door", "kind": "discrete", "tag": "alarm_text", "values": ["DOOR OPEN"], "priority": "low"},
+    ],
+}
+
+
+def alarm_plant() -> PlantConfig:
+    """The test plant on scripted drivers (``factories={"scripted": ScriptedFactory()}``) with alarms."""
+    data = plant().model_dump(mode="json", exclude_unset=True)
+    for site in data["sites"]:
+        for line in site["lines"]:
+            for machine in line["machines"]:
+                machine["driver"] = "scripted"
+                machine["connection"] = {}
+                machine["alarms"] = ALARM_RULES["oven" if machine["id"].startswith("forno") else "cnc"]
+    return PlantConfig.model_validate(data)
+
+
 @dataclass
 class Hmi:
     window: MainWindow
@@ -142,6 +175,11 @@ def running_hmi(
         built.window.unlock_and_close()
         built.stop()
         built.window.languages.switch("en")
+        # The window goes with its test. Connections to lambdas that name the window would otherwise
+        # keep it (and every screen in it) alive, to be repolished by each later test's style sheet:
+        # the suite got slower with every test.
+        built.window.deleteLater()
+        QApplication.sendPostedEvents(None, QEvent.Type.DeferredDelete)
         app.setStyleSheet("")  # the widget tests that follow expect Qt's own look
         if own_historian:
             store.close()

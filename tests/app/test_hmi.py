@@ -197,7 +197,7 @@ def test_the_language_switch_changes_visible_text(qtbot: QtBot, tmp_path: Path) 
         click(qtbot, window.language)
         assert window.languages.current == "pt_BR"
         assert window.nav_overview.text() == "Visão geral"
-        assert window.banner_text.text() == "Nenhum alarme ativo"
+        assert window.banner.content().message == "Nenhum alarme ativo"
         click(qtbot, window.language)
         assert window.nav_overview.text() == "Overview"
 

@@ -5,16 +5,23 @@ diagnostics' refused-tags table when nothing was refused."""
 from __future__ import annotations
 
 import time
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
+from PySide6.QtCore import QObject, Signal
 from PySide6.QtWidgets import QApplication
 from pytestqt.qtbot import QtBot
 
 from linesight.app import theme
 from linesight.app.screens.machine import default_trends
+from linesight.app.screens.overview import OverviewScreen
 from linesight.app.session import LoginDialog
+from linesight.domain.calendar import ShiftWindow
+from linesight.domain.machine import MachineState, StateSpan
+from linesight.domain.oee import compute_oee
 from linesight.domain.tags import DataType, Sample
+from linesight.runtime.machines import MachineStatus
 from linesight.storage import Historian
 from linesight.widgets.keypad import NumericKeypad
 from linesight.widgets.palette import LIGHT
@@ -89,3 +96,53 @@ def test_no_refused_tag_is_a_sentence_not_an_empty_table(qtbot: QtBot, tmp_path:
         qtbot.waitUntil(lambda: screen.table.rowCount() == 3, timeout=5000)
         assert screen.errors.isHidden()
         assert screen.no_errors.isVisible() and screen.no_errors.text()
+
+
+class _Signals(QObject):
+    statusChanged = Signal(list)
+    healthChanged = Signal(list)
+    alarmsChanged = Signal(object)
+    alarms = None  # no alarm snapshot yet
+
+
+def test_a_line_shows_its_shift_oee_from_its_machines_summed_times(qtbot: QtBot) -> None:
+    config = plant()
+    screen = OverviewScreen(_Signals(), config)  # type: ignore[arg-type]
+    qtbot.addWidget(screen)
+    site = config.sites[0]
+    line = site.lines[0]
+    window = ShiftWindow(
+        name="A", start=datetime(2026, 3, 2, 6, tzinfo=UTC), end=datetime(2026, 3, 2, 14, tzinfo=UTC)
+    )
+    half = datetime(2026, 3, 2, 10, tzinfo=UTC)
+    all_day = [StateSpan(start=window.start, end=window.end, state=MachineState.RUNNING)]
+    half_day = [
+        StateSpan(start=window.start, end=half, state=MachineState.PLANNED_STOP),
+        StateSpan(start=half, end=window.end, state=MachineState.RUNNING),
+    ]
+
+    def status(machine: str, produced: int, spans: list[StateSpan]) -> MachineStatus:
+        oee = compute_oee(
+            window, spans, produced=produced, good=produced, ideal_cycle_s=1.0, micro_stop_threshold_s=0
+        )
+        return MachineStatus(
+            machine=machine,
+            state=MachineState.RUNNING,
+            since=window.start,
+            shift=window,
+            timeline=tuple(spans),
+            parts=produced,
+            rejects=0,
+            oee=oee,
+        )
+
+    first, second = [machine.id for machine in line.machines]
+    group = next(g for g, name, _s, _ids in screen._groups if name == (line.name or line.id))
+    assert "OEE" not in group.title()
+    # One machine at 50 % performance, the other without data yet: the line shows 50 %.
+    screen.show_statuses([status(first, 4 * 3600, all_day)])
+    assert group.title().endswith("OEE 50 %")
+    # The second machine: 100 % over its 4 h of planned busy time. The average of the two tiles would be
+    # 75 %; the line is 8 h of ideal output in 12 h of production time: 67 %.
+    screen.show_statuses([status(first, 4 * 3600, all_day), status(second, 4 * 3600, half_day)])
+    assert group.title().endswith("OEE 67 %")

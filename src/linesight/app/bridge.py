@@ -2,21 +2,27 @@
 
 Timers on the GUI thread read the runtime's thread-safe caches at a bounded rate and emit immutable
 snapshots: numbers at 10 Hz and trends at up to 30 frames a second by default, latest value wins
-(a slow repaint skips frames, it never queues them). Commands cross to the runtime loop with
-``run_coroutine_threadsafe``; their results come back as signals on the GUI thread.
+(a slow repaint skips frames, it never queues them). Alarms: the alarm service tells a listener on the
+runtime loop of every batch of events, which only bumps a counter; a 4 Hz timer here takes a snapshot
+when the counter moved (several events in a quarter second make one snapshot), and every few seconds
+anyway, for what changes with time alone (stale, chattering) or without events (a restore).
+Commands cross to the runtime loop with ``run_coroutine_threadsafe``; their results come back as
+signals on the GUI thread.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Coroutine, Mapping
+from collections.abc import Callable, Coroutine, Mapping, Sequence
 from concurrent.futures import Future
 from typing import Any
 
 from PySide6.QtCore import QObject, QTimer, Signal, Slot
 
+from linesight.domain.alarms import AlarmEvent
 from linesight.domain.machine import MachineState
 from linesight.domain.tags import Sample
+from linesight.runtime.alarms import AlarmSnapshot
 from linesight.runtime.commands import Commands
 from linesight.runtime.engine import Engine
 from linesight.runtime.health import MachineHealth
@@ -25,12 +31,16 @@ from linesight.runtime.thread import EngineThread
 
 log = logging.getLogger(__name__)
 
+ALARMS_HZ = 4.0  # an alarm reaches the banner within a quarter second
+ALARMS_REFRESH_MS = 5000  # and the list is taken again this often even without events
+
 
 class RuntimeBridge(QObject):
     valuesChanged = Signal(object)  # Mapping[str, Sample]: the latest sample of every tag
     statusChanged = Signal(object)  # list[MachineStatus]
     healthChanged = Signal(object)  # list[MachineHealth]
     trendTick = Signal()  # a frame for live trends: screens pull their rings from engine.live
+    alarmsChanged = Signal(object)  # AlarmSnapshot, when it changed
     commandDone = Signal(int, object)  # ticket, result
     commandFailed = Signal(int, str)  # ticket, message a person can act on
 
@@ -65,17 +75,36 @@ class RuntimeBridge(QObject):
         # (For the first 5 s of data at most: a plant without state tags would never stop looking.)
         self._first_status_tries = 50
         self._callbacks: dict[int, tuple[Callable[[Any], None] | None, Callable[[str], None] | None]] = {}
+        self.alarms: AlarmSnapshot | None = None  # the latest snapshot sent
+        self._alarm_events = 0  # bumped on the runtime loop by every batch of alarm events
+        self._alarm_seen = -1
+        self._alarms_timer = QTimer(self)
+        self._alarms_timer.setInterval(round(1000 / ALARMS_HZ))
+        self._alarms_timer.timeout.connect(self._publish_alarms)
+        self._alarms_refresh = QTimer(self)
+        self._alarms_refresh.setInterval(ALARMS_REFRESH_MS)
+        self._alarms_refresh.timeout.connect(lambda: self._publish_alarms(force=True))
+        self._unsubscribe_alarms: Callable[[], None] | None = None
         self.commandDone.connect(self._on_done)
         self.commandFailed.connect(self._on_failed)
 
     def start(self) -> None:
-        for timer in (self._numbers, self._trends, self._slow):
+        if self._unsubscribe_alarms is None:
+            self._unsubscribe_alarms = self.engine.alarms.subscribe(self._alarm_events_arrived)
+        for timer in (self._numbers, self._trends, self._slow, self._alarms_timer, self._alarms_refresh):
             timer.start()
         self._publish_slow()
+        self._publish_alarms(force=True)
 
     def stop(self) -> None:
-        for timer in (self._numbers, self._trends, self._slow):
+        for timer in (self._numbers, self._trends, self._slow, self._alarms_timer, self._alarms_refresh):
             timer.stop()
+        if self._unsubscribe_alarms is not None:
+            self._unsubscribe_alarms()
+            self._unsubscribe_alarms = None
+        # The window is closing: an answer still on its way has nobody left to tell (its screen may be
+        # deleted by the time it arrives), so it is dropped rather than handed to a dead widget.
+        self._callbacks.clear()
 
     # ------------------------------------------------------------------ runtime → GUI
 
@@ -108,6 +137,29 @@ class RuntimeBridge(QObject):
         health: list[MachineHealth] = self.engine.health()
         self.statusChanged.emit(statuses)
         self.healthChanged.emit(health)
+
+    def _alarm_events_arrived(self, _events: Sequence[AlarmEvent]) -> None:
+        # On the runtime loop: no Qt here, just a counter the GUI timer compares (a lost increment
+        # between two threads still moves it).
+        self._alarm_events += 1
+
+    @Slot()
+    def _publish_alarms(self, *, force: bool = False) -> None:
+        seen = self._alarm_events
+        if seen == self._alarm_seen and not force:
+            return  # no alarm event since the last look: not even a snapshot
+        self._alarm_seen = seen
+        snapshot = self.engine.alarms.snapshot()
+        last = self.alarms
+        if (
+            last is not None
+            and last.alarms == snapshot.alarms
+            and last.counts == snapshot.counts
+            and last.flood == snapshot.flood
+        ):
+            return
+        self.alarms = snapshot
+        self.alarmsChanged.emit(snapshot)
 
     def status(self, machine_id: str) -> MachineStatus:
         return self.engine.machines.status(machine_id)

@@ -18,12 +18,23 @@ def style_sheet(palette: Palette, *, font_scale: float = 1.0, kiosk: bool = Fals
     """The application's style sheet for ``palette``; kiosk mode makes every touch target bigger."""
     colours = asdict(palette).items()
     values: dict[str, object] = {key: value for key, value in colours if isinstance(value, str)}
-    for name in ("stopped", "waiting", "info", "bad_quality"):
+    for name in (
+        "stopped",
+        "waiting",
+        "info",
+        "bad_quality",
+        "attention",
+        "alarm_critical",
+        "alarm_high",
+        "alarm_medium",
+        "alarm_low",
+    ):
         values[f"on_{name}"] = ink(getattr(palette, name))
     touch = 56 if kiosk else 40  # ISA-101 and touch guidance: 48 px at least on a panel
     values.update(
         font_pt=round(11 * font_scale),
         title_pt=round(18 * font_scale),
+        bar_title_pt=round(14 * font_scale),
         subtitle_pt=round(13 * font_scale),
         group_margin=round(14 * font_scale),
         touch=touch,

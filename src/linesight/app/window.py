@@ -1,5 +1,5 @@
 """The main window: a top bar, the alarm banner every screen shares, and the screens of the ISA-101
-hierarchy (L1 overview → L2 machine → history; diagnostics), in one stack."""
+hierarchy (L1 overview → L2 machine → history, stop coding; reports; diagnostics), in one stack."""
 
 from __future__ import annotations
 
@@ -27,17 +27,25 @@ from linesight.app.bridge import RuntimeBridge
 from linesight.app.i18n import Languages
 from linesight.app.kiosk import KioskKeys, ScreenAwake
 from linesight.app.notice import notice
+from linesight.app.rejects import RejectDialog
+from linesight.app.reporting import Words
+from linesight.app.screens.alarms import AlarmsScreen
 from linesight.app.screens.diagnostics import DiagnosticsScreen
+from linesight.app.screens.downtime import DowntimeScreen
 from linesight.app.screens.history import HistoryScreen
 from linesight.app.screens.machine import MachineScreen
 from linesight.app.screens.overview import OverviewScreen
+from linesight.app.screens.reports import ReportsScreen
 from linesight.app.session import LoginDialog, Session
 from linesight.app.settings import HmiSettings
 from linesight.domain.calendar import shift_at
 from linesight.domain.plant import PlantConfig
 from linesight.domain.users import Permission, allowed
+from linesight.runtime.alarms import AlarmSnapshot
 from linesight.runtime.commands import NOBODY, Actor
+from linesight.widgets.alarm_banner import AlarmBanner
 from linesight.widgets.palette import PALETTES, Palette
+from linesight.widgets.texts import translate
 
 
 class MainWindow(QMainWindow):
@@ -66,13 +74,31 @@ class MainWindow(QMainWindow):
         self.machine = MachineScreen(bridge, plant)
         self.history = HistoryScreen(bridge, plant)
         self.diagnostics = DiagnosticsScreen(bridge)
+        self.downtime = DowntimeScreen(bridge, plant, self.act_as)
+        self.reports = ReportsScreen(bridge, plant)
         self.stack = QStackedWidget()
-        for screen in (self.overview, self.machine, self.history, self.diagnostics):
+        for screen in (
+            self.overview,
+            self.machine,
+            self.history,
+            self.diagnostics,
+            self.downtime,
+            self.reports,
+        ):
             self.stack.addWidget(screen)
         self.overview.machineOpened.connect(self.show_machine)
         self.machine.backRequested.connect(self.show_overview)
         self.machine.historyRequested.connect(self.show_history)
         self.machine.writeRequested.connect(self._write)
+        self.machine.codeStopsRequested.connect(self.show_downtime)
+        self.machine.rejectsRequested.connect(self.open_rejects)
+        self.downtime.machineRequested.connect(self.show_machine)
+        self.downtime.rejectsRequested.connect(self.open_rejects)
+        self.rejects_dialog: RejectDialog | None = None
+        # Alarms: the list, the journal and the KPIs; the banner under the top bar opens it.
+        self.alarms = AlarmsScreen(bridge, plant, self.act_as, self.session, kiosk=settings.kiosk)
+        self.stack.addWidget(self.alarms)
+        self.machine.alarmsRequested.connect(self.show_alarms)
 
         self.title = QLabel(plant.name or plant.id)
         self.title.setProperty("role", "title")
@@ -83,6 +109,9 @@ class MainWindow(QMainWindow):
         self.nav_overview = self._nav_button(self.show_overview)
         self.nav_history = self._nav_button(lambda: self.show_history([]))
         self.nav_diagnostics = self._nav_button(self.show_diagnostics)
+        self.nav_downtime = self._nav_button(lambda: self.show_downtime(None))
+        self.nav_reports = self._nav_button(self.show_reports)
+        self.nav_alarms = self._nav_button(lambda: self.show_alarms(None))
         self.user = QPushButton()
         self.user.clicked.connect(self._user_clicked)
         self.language = QPushButton()
@@ -95,12 +124,15 @@ class MainWindow(QMainWindow):
         top = QFrame()
         top.setObjectName("TopBar")
         bar = QHBoxLayout(top)
-        bar.setContentsMargins(12, 6, 12, 6)
-        bar.addWidget(self.title)
-        bar.addSpacing(16)
-        bar.addWidget(self.shift)
+        bar.setContentsMargins(12, 4, 12, 4)
+        # The plant's name over the running shift: side by side they took the room of two nav buttons.
+        heading = QVBoxLayout()
+        heading.setSpacing(0)
+        heading.addWidget(self.title)
+        heading.addWidget(self.shift)
+        bar.addLayout(heading)
         bar.addStretch(1)
-        for button in (self.nav_overview, self.nav_history, self.nav_diagnostics):
+        for button in self._nav_buttons():
             bar.addWidget(button)
         bar.addSpacing(16)
         bar.addWidget(self.clock)
@@ -108,15 +140,13 @@ class MainWindow(QMainWindow):
         for button in (self.user, self.language, self.theme_button, self.exit_kiosk):
             bar.addWidget(button)
 
-        # The alarm banner: on every screen, the highest-priority unacknowledged alarm once the alarm
-        # engine feeds it; until then it says that nothing is active.
-        self.banner = QFrame()
-        self.banner.setObjectName("AlarmBanner")
-        self.banner_text = QLabel()
-        self.banner_text.setProperty("role", "muted")
-        banner_layout = QHBoxLayout(self.banner)
-        banner_layout.setContentsMargins(12, 4, 12, 4)
-        banner_layout.addWidget(self.banner_text)
+        # The alarm banner: on every screen, the highest-priority unacknowledged alarm and the counts;
+        # a tap opens the alarm list.
+        self.banner = AlarmBanner(touch=56 if settings.kiosk else 44)
+        self.banner.clicked.connect(lambda: self.show_alarms(None, reset=True))
+        bridge.alarmsChanged.connect(self._show_alarms_in_banner)
+        if bridge.alarms is not None:
+            self._show_alarms_in_banner(bridge.alarms)
 
         central = QWidget()
         column = QVBoxLayout(central)
@@ -148,9 +178,19 @@ class MainWindow(QMainWindow):
 
     # ------------------------------------------------------------------ navigation
 
+    def _nav_buttons(self) -> tuple[QPushButton, ...]:
+        return (
+            self.nav_overview,
+            self.nav_alarms,
+            self.nav_downtime,
+            self.nav_reports,
+            self.nav_history,
+            self.nav_diagnostics,
+        )
+
     def _show(self, screen: QWidget, nav: QPushButton | None) -> None:
         self.stack.setCurrentWidget(screen)
-        for button in (self.nav_overview, self.nav_history, self.nav_diagnostics):
+        for button in self._nav_buttons():
             button.setChecked(button is nav)
 
     def show_overview(self) -> None:
@@ -160,6 +200,16 @@ class MainWindow(QMainWindow):
         self.machine.set_machine(machine_id)
         self._show(self.machine, None)
 
+    def show_alarms(self, machine_id: str | None = None, *, reset: bool = False) -> None:
+        """The alarm list as it was left; from a machine screen, that machine's alarms; from the
+        banner (``reset``), every standing alarm, so the one the banner showed is in it."""
+        if reset or machine_id is not None:
+            self.alarms.show_machine_alarms(machine_id)
+        self._show(self.alarms, self.nav_alarms)
+
+    def _show_alarms_in_banner(self, snapshot: AlarmSnapshot) -> None:
+        self.banner.show_alarms(snapshot.top_unacked, snapshot.counts)
+
     def show_history(self, keys: list[str]) -> None:
         self._show(self.history, self.nav_history)
         if keys:
@@ -167,6 +217,59 @@ class MainWindow(QMainWindow):
 
     def show_diagnostics(self) -> None:
         self._show(self.diagnostics, self.nav_diagnostics)
+
+    def show_downtime(self, machine_id: str | None = None) -> None:
+        """The stop coding of ``machine_id``; from the top bar (None) the machine shown last, else the
+        first machine with stops to code, else the first machine."""
+        if machine_id is None:
+            machine_id = self.downtime.machine_id or self.machine.machine_id
+        if machine_id is None:
+            statuses = self.bridge.engine.machines.statuses()
+            waiting = next((s.machine for s in statuses if any(not stop.coded for stop in s.stops)), None)
+            machine_id = waiting or next(m.id for _s, _l, m in self.plant.machines())
+        self.downtime.set_machine(machine_id)
+        self._show(self.downtime, self.nav_downtime)
+
+    def show_reports(self) -> None:
+        self._show(self.reports, self.nav_reports)
+
+    def open_rejects(self, machine_id: str) -> RejectDialog:
+        """The reject entry of a machine (a dialog over the window; the window keeps updating)."""
+        if self.rejects_dialog is not None:
+            self.rejects_dialog.close()
+        dialog = RejectDialog(
+            self.bridge,
+            machine_id,
+            self.plant.machine(machine_id).title,
+            self.bridge.engine.production.reject_reasons,
+            self.act_as,
+            Words().language,
+            self,
+        )
+        dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        dialog.recorded.connect(lambda _entry: self._rejects_recorded(machine_id))
+        dialog.destroyed.connect(lambda _object=None: setattr(self, "rejects_dialog", None))
+        self.rejects_dialog = dialog
+        dialog.open()
+        return dialog
+
+    def _rejects_recorded(self, machine_id: str) -> None:
+        status = self.bridge.status(machine_id)
+        self.machine.show_statuses([status])
+        self.downtime.show_statuses([status])
+
+    def act_as(self, title: str, action: Callable[[Actor], None]) -> None:
+        """Do ``action`` as the logged-in user; with nobody logged in, after a login (which stays logged
+        in). The runtime checks the role (and audits a refusal); this only finds out who it is."""
+        if self.session.actor is not NOBODY:
+            action(self.session.actor)
+            return
+
+        def logged_in(actor: Actor) -> None:
+            self.session.set_actor(actor)
+            action(actor)
+
+        self.login(title=title, then=logged_in)
 
     # ------------------------------------------------------------------ users
 
@@ -284,8 +387,10 @@ class MainWindow(QMainWindow):
                 font_scale=self.settings.font_scale * (1.25 if self.settings.kiosk else 1.0),
                 kiosk=self.settings.kiosk,
             )
-        for screen in (self.overview, self.machine, self.history):
+        for screen in (self.overview, self.machine, self.history, self.downtime, self.reports):
             screen.apply_palette(palette)
+        self.alarms.apply_palette(palette)
+        self.banner.apply_palette(palette)
 
     def _toggle_language(self) -> None:
         self.set_language("en" if self.languages.current == "pt_BR" else "pt_BR")
@@ -305,11 +410,13 @@ class MainWindow(QMainWindow):
         self.nav_overview.setText(self.tr("Overview"))
         self.nav_history.setText(self.tr("History"))
         self.nav_diagnostics.setText(self.tr("Diagnostics"))
+        self.nav_downtime.setText(translate("MainWindow", "Stops"))
+        self.nav_reports.setText(translate("MainWindow", "Reports"))
         self.language.setText("EN" if self.languages.current == "pt_BR" else "PT")
         self.language.setToolTip(self.tr("Switch the language"))
         self.theme_button.setText(self.tr("Night") if self.settings.theme == "light" else self.tr("Day"))
         self.exit_kiosk.setText(self.tr("Exit"))
-        self.banner_text.setText(self.tr("No active alarms"))
+        self.nav_alarms.setText(translate("MainWindow", "Alarms"))
         self._show_user(self.session.actor)
         self._update_clock()
 

@@ -2,7 +2,9 @@
 
 A running machine, a good value, a healthy connection: shades of grey. Colour is kept for abnormal
 states and alarms (red for a stop, amber for waiting, blue for information such as setup), and
-magenta marks a value that cannot be trusted (bad quality, no data), as ISA-101 suggests. Both
+magenta marks a value that cannot be trusted (bad quality, no data), as ISA-101 suggests. Amber
+also marks a task the operator owes that is no alarm (an uncoded stop), never alarm red. Alarms take
+the colour of their priority (ISA-18.2): critical red, high orange, medium yellow, low blue. Both
 themes keep text at a contrast ratio of at least 7:1 to its background (tests/widgets check it).
 """
 
@@ -12,6 +14,7 @@ from dataclasses import dataclass
 
 from PySide6.QtGui import QColor
 
+from linesight.domain.alarm_rules import Priority
 from linesight.domain.machine import MachineState
 
 
@@ -30,6 +33,7 @@ class Palette:
     waiting: str  # idle, waiting for material or an operator
     info: str  # setup, planned stop: known and expected
     bad_quality: str  # no data, communication lost
+    attention: str  # a task waiting for the operator that is no alarm: an uncoded stop
     alarm_critical: str
     alarm_high: str
     alarm_medium: str
@@ -45,6 +49,15 @@ class Palette:
             MachineState.PLANNED_STOP: self.info,
             MachineState.UNKNOWN: self.bad_quality,
         }[state]
+
+    def alarm_colour(self, priority: Priority) -> str:
+        """The ISA-18.2 colour of an alarm of ``priority``: kept for alarms (and the states above)."""
+        return {
+            Priority.CRITICAL: self.alarm_critical,
+            Priority.HIGH: self.alarm_high,
+            Priority.MEDIUM: self.alarm_medium,
+            Priority.LOW: self.alarm_low,
+        }[priority]
 
     def qcolor(self, value: str) -> QColor:
         return QColor(value)
@@ -64,6 +77,7 @@ LIGHT = Palette(
     waiting="#e69500",
     info="#2b6cb0",
     bad_quality="#b000b0",
+    attention="#e69500",
     alarm_critical="#c80000",
     alarm_high="#e65c00",
     alarm_medium="#e6b800",
@@ -84,6 +98,7 @@ DARK = Palette(
     waiting="#f0a830",
     info="#5b9bd5",
     bad_quality="#d05ad0",
+    attention="#f0a830",
     alarm_critical="#e03a3a",
     alarm_high="#f07a30",
     alarm_medium="#f0c830",

@@ -6,10 +6,12 @@ repaint or retranslation.
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 from PySide6.QtCore import QCoreApplication, QLocale
 
+from linesight.domain.alarm_rules import Priority
+from linesight.domain.alarm_types import AlarmState
 from linesight.domain.machine import MachineState
 
 
@@ -60,3 +62,49 @@ def number(value: float | int | None, decimals: int = 0) -> str:
     if isinstance(value, int) or decimals == 0:
         return QLocale().toString(round(value))
     return QLocale().toString(float(value), "f", decimals)
+
+
+def priority_name(priority: Priority) -> str:
+    """An alarm priority as the alarm list and banner name it (a noun's adjective: "High")."""
+    names = {
+        Priority.CRITICAL: translate("AlarmPriority", "Critical"),
+        Priority.HIGH: translate("AlarmPriority", "High"),
+        Priority.MEDIUM: translate("AlarmPriority", "Medium"),
+        Priority.LOW: translate("AlarmPriority", "Low"),
+    }
+    return names[priority]
+
+
+def alarm_state_name(state: AlarmState) -> str:
+    """An alarm's ISA-18.2 state in the operator's words."""
+    names = {
+        AlarmState.NORMAL: translate("AlarmState", "Normal"),
+        AlarmState.UNACK: translate("AlarmState", "Unacknowledged"),
+        AlarmState.ACKED: translate("AlarmState", "Acknowledged"),
+        AlarmState.RTN_UNACK: translate("AlarmState", "Cleared, unacknowledged"),
+        AlarmState.SHELVED: translate("AlarmState", "Shelved"),
+        AlarmState.SUPPRESSED: translate("AlarmState", "Suppressed"),
+        AlarmState.OUT_OF_SERVICE: translate("AlarmState", "Out of service"),
+    }
+    return names[state]
+
+
+def alarm_message(message: str, machine_name: str) -> str:
+    """An alarm's message where its machine is shown beside it: without the "Machine: " it starts with."""
+    prefix = f"{machine_name}: "
+    if machine_name and message.startswith(prefix) and len(message) > len(prefix):
+        return message[len(prefix) :]
+    return message
+
+
+def clock_time(moment: datetime | None, now: datetime | None = None) -> str:
+    """A moment in local time, HH:MM:SS; with the day (25/11, as the history's range editors) when it
+    was not today."""
+    if moment is None:
+        return "—"
+    local = moment.astimezone()
+    today = (now or datetime.now(UTC)).astimezone().date()
+    clock = local.strftime("%H:%M:%S")
+    if local.date() == today:
+        return clock
+    return f"{local.strftime('%d/%m')} {clock}"

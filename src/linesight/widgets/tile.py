@@ -2,7 +2,8 @@
 
 The whole tile is one touch target that opens the machine (mouse, touch, Enter or Space). ISA-101:
 a running machine is a calm grey panel; only an abnormal state paints a coloured band, an active
-alarm shows a badge, and a machine without trustworthy data gets a magenta border and dashes.
+alarm shows a badge in its priority's colour (an unacknowledged one also a thick border in it), and a
+machine without trustworthy data gets a magenta border and dashes.
 """
 
 from __future__ import annotations
@@ -15,10 +16,12 @@ from PySide6.QtCore import QEvent, QPointF, QRectF, QSize, Qt, Signal
 from PySide6.QtGui import QColor, QFont, QFontMetricsF, QKeyEvent, QPainter, QPainterPath, QPaintEvent, QPen
 from PySide6.QtWidgets import QAbstractButton, QSizePolicy, QWidget
 
+from linesight.domain.alarm_rules import Priority
 from linesight.domain.machine import MachineState
 from linesight.runtime.machines import MachineStatus
 from linesight.widgets import texts
 from linesight.widgets.palette import LIGHT, Palette, ink
+from linesight.widgets.polish import click_on_enter
 
 # texts.tr under the name lupdate knows: it reads translate(context, source) as such, but takes
 # tr(a, b) for tr(source, comment) and would file every string under the wrong context.
@@ -46,6 +49,8 @@ class TileContent:
     alarms: str | None  # the badge's text; None: no badge
     band: str | None  # the state band's colour; None: the grey panel of a normal state
     no_data: bool
+    badge: str | None = None  # the badge's colour: the most urgent active alarm's priority
+    alarm_border: str | None = None  # the border's colour while an alarm is unacknowledged
 
 
 class MachineTile(QAbstractButton):
@@ -63,6 +68,8 @@ class MachineTile(QAbstractButton):
         self._status: MachineStatus | None = None
         self._now: datetime | None = None
         self._alarms = 0
+        self._alarm_priority: Priority | None = None
+        self._unacked: Priority | None = None
         self._connected = False  # until the first status arrives there is nothing to show
         self.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
         self.setSizePolicy(QSizePolicy.Policy.Fixed, QSizePolicy.Policy.Fixed)
@@ -82,17 +89,32 @@ class MachineTile(QAbstractButton):
         self.update()
 
     def update_status(
-        self, status: MachineStatus, *, now: datetime, alarms: int = 0, connected: bool = True
+        self, status: MachineStatus, *, now: datetime, alarms: int | None = None, connected: bool = True
     ) -> None:
-        """Show ``status`` as of ``now`` (the state's age is counted to it); call again to refresh."""
+        """Show ``status`` as of ``now`` (the state's age is counted to it); call again to refresh.
+        ``alarms`` sets the active alarm count (None keeps what ``set_alarms`` gave)."""
         if status.machine != self._machine_id:
             raise ValueError(f"tile of machine {self._machine_id!r} given the status of {status.machine!r}")
         self._status = status
         self._now = now
-        self._alarms = max(0, alarms)
+        if alarms is not None:
+            self._alarms = max(0, alarms)
         self._connected = connected
         self._describe()
         self.update()
+
+    def set_alarms(
+        self, active: int, *, priority: Priority | None = None, unacknowledged: Priority | None = None
+    ) -> None:
+        """The machine's ``active`` alarm count and the most urgent one's ``priority`` (the badge), and
+        the most urgent unacknowledged alarm's priority (the border; None: all acknowledged)."""
+        changed = (active, priority, unacknowledged) != (self._alarms, self._alarm_priority, self._unacked)
+        self._alarms = max(0, active)
+        self._alarm_priority = priority
+        self._unacked = unacknowledged
+        if changed:
+            self._describe()
+            self.update()
 
     def apply_palette(self, palette: Palette) -> None:
         self._colours = palette
@@ -105,6 +127,10 @@ class MachineTile(QAbstractButton):
         alarms = (
             texts.number(self._alarms) if self._alarms > 0 else None
         )  # ISA-101: no alarm, no badge; a "0" would draw the eye for nothing
+        badge = (
+            self._colours.alarm_colour(self._alarm_priority or Priority.HIGH) if alarms is not None else None
+        )
+        border = self._colours.alarm_colour(self._unacked) if self._unacked is not None else None
         if no_data or status is None:
             return TileContent(
                 name=self._name,
@@ -114,6 +140,8 @@ class MachineTile(QAbstractButton):
                 alarms=alarms,
                 band=None,
                 no_data=True,
+                badge=badge,
+                alarm_border=border,
             )
         state = texts.state_name(status.state)
         if status.since is not None and self._now is not None:
@@ -128,6 +156,8 @@ class MachineTile(QAbstractButton):
             alarms=alarms,
             band=self._colours.state_colour(status.state),
             no_data=False,
+            badge=badge,
+            alarm_border=border,
         )
 
     # ------------------------------------------------------------------ Qt
@@ -139,12 +169,8 @@ class MachineTile(QAbstractButton):
         return QSize(200, 140)
 
     def keyPressEvent(self, event: QKeyEvent) -> None:
-        # QAbstractButton only clicks on Space; on a panel with a keyboard, Enter is what people press.
-        if event.key() in (Qt.Key.Key_Return, Qt.Key.Key_Enter) and not event.isAutoRepeat():
-            self.animateClick()
-            event.accept()
-            return
-        super().keyPressEvent(event)
+        if not click_on_enter(self, event):
+            super().keyPressEvent(event)
 
     def changeEvent(self, event: QEvent) -> None:
         if event.type() in (QEvent.Type.LanguageChange, QEvent.Type.LocaleChange):
@@ -158,7 +184,7 @@ class MachineTile(QAbstractButton):
         painter = QPainter(self)
         painter.setRenderHint(QPainter.RenderHint.Antialiasing)
         outer = QRectF(self.rect())
-        frame = 4.0 if content.no_data else 1.0
+        frame = 4.0 if content.no_data or content.alarm_border else 1.0
         shape = QPainterPath()
         shape.addRoundedRect(outer.adjusted(0.5, 0.5, -0.5, -0.5), _RADIUS, _RADIUS)
         painter.fillPath(shape, QColor(colours.panel))
@@ -229,8 +255,10 @@ class MachineTile(QAbstractButton):
             painter.setPen(QColor(colours.text))
             self._draw_fitted(painter, QRectF(x, value_top, column, value_h), value, _VALUE_PT, bold=True)
 
-        if content.no_data:
-            painter.setPen(QPen(QColor(colours.bad_quality), frame))
+        if content.no_data or content.alarm_border:
+            # No data wins: an alarm about a machine that is not heard from is told by its badge.
+            edge = colours.bad_quality if content.no_data else content.alarm_border
+            painter.setPen(QPen(QColor(edge), frame))
             painter.setBrush(Qt.BrushStyle.NoBrush)
             painter.drawRoundedRect(
                 outer.adjusted(frame / 2, frame / 2, -frame / 2, -frame / 2), _RADIUS, _RADIUS
@@ -265,7 +293,7 @@ class MachineTile(QAbstractButton):
         height = min(row_h, metrics.height() + 6)
         width = max(height * 1.3, metrics.horizontalAdvance(content.alarms) + height * 0.8)
         box = QRectF(right - width, top + (row_h - height) / 2, width, height)
-        fill = self._colours.alarm_high
+        fill = content.badge or self._colours.alarm_high
         # The outline separates the badge from a coloured band (orange on red would blur together).
         outline = ink(band) if band is not None else self._colours.text
         painter.setPen(QPen(QColor(outline), 2.0))
@@ -320,6 +348,8 @@ class MachineTile(QAbstractButton):
                 parts.append(translate("MachineTile", "1 active alarm"))
             else:
                 parts.append(translate("MachineTile", "%n active alarms", None, self._alarms))
+        if content.alarm_border is not None:
+            parts.append(translate("MachineTile", "an alarm is unacknowledged"))
         self.setAccessibleDescription(", ".join(parts))
 
 

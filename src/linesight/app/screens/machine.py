@@ -1,5 +1,5 @@
 """L2, one machine: its state and the shift's timeline, OEE and its factors, counters, live trends of
-chosen tags, every tag's current value (with a write for setpoints), and the machine's recent alarms."""
+chosen tags, every tag's current value (with a write for setpoints), and the machine's alarms."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ from datetime import UTC, datetime, timedelta
 
 import numpy as np
 from PySide6.QtCore import QEvent, Qt, Signal
+from PySide6.QtGui import QColor, QFont, QIcon, QPixmap
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QFrame,
@@ -29,16 +30,29 @@ from PySide6.QtWidgets import (
 
 from linesight.app.bridge import RuntimeBridge
 from linesight.app.notice import notice
+from linesight.app.screens.downtime import uncoded_stops
+from linesight.domain.alarm_types import STANDING, UNACKNOWLEDGED
 from linesight.domain.machine import MachineState
 from linesight.domain.plant import MachineConfig, PlantConfig
 from linesight.domain.state import rule_tags
 from linesight.domain.tags import DataType, Quality, Sample, TagSpec
+from linesight.runtime.alarms import AlarmSnapshot
 from linesight.runtime.machines import MachineStatus
 from linesight.storage import Historian
 from linesight.widgets.gauge import OeeGauge
 from linesight.widgets.keypad import NumericKeypad
-from linesight.widgets.palette import Palette
-from linesight.widgets.texts import duration_text, number, state_name
+from linesight.widgets.palette import LIGHT, Palette
+from linesight.widgets.polish import repolish, set_flag
+from linesight.widgets.texts import (
+    alarm_message,
+    alarm_state_name,
+    clock_time,
+    duration_text,
+    number,
+    priority_name,
+    state_name,
+    translate,
+)
 from linesight.widgets.timeline import StateTimeline
 from linesight.widgets.trend import SeriesSpec, TrendPlot
 
@@ -50,6 +64,9 @@ class MachineScreen(QWidget):
     backRequested = Signal()
     historyRequested = Signal(list)  # tag keys
     writeRequested = Signal(str, str, float)  # machine id, tag name, value
+    codeStopsRequested = Signal(str)  # machine id
+    rejectsRequested = Signal(str)  # machine id
+    alarmsRequested = Signal(str)  # machine id: the alarm list of this machine
 
     def __init__(self, bridge: RuntimeBridge, plant: PlantConfig, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -77,6 +94,16 @@ class MachineScreen(QWidget):
         self.since.setProperty("role", "muted")
         self.history = QPushButton()
         self.history.clicked.connect(lambda: self.historyRequested.emit(self._history_tags()))
+        # Stops still to code are the operator's to do: the button counts them, amber while any is left.
+        self.code_stops = QPushButton()
+        self.code_stops.clicked.connect(
+            lambda: self._machine and self.codeStopsRequested.emit(self._machine.id)
+        )
+        self.enter_rejects = QPushButton()
+        self.enter_rejects.clicked.connect(
+            lambda: self._machine and self.rejectsRequested.emit(self._machine.id)
+        )
+        self._uncoded = 0
         header = QHBoxLayout()
         header.addWidget(self.back)
         header.addSpacing(12)
@@ -85,6 +112,8 @@ class MachineScreen(QWidget):
         header.addWidget(self.state, 0, Qt.AlignmentFlag.AlignVCenter)
         header.addWidget(self.since, 0, Qt.AlignmentFlag.AlignVCenter)
         header.addStretch(1)
+        header.addWidget(self.code_stops)
+        header.addWidget(self.enter_rejects)
         header.addWidget(self.history)
 
         self.gauges = {name: OeeGauge() for name in ("oee", "availability", "performance", "quality")}
@@ -133,13 +162,26 @@ class MachineScreen(QWidget):
             self.values.horizontalHeader().setSectionResizeMode(
                 column, QHeaderView.ResizeMode.ResizeToContents
             )
+        # The machine's alarms from the alarm service (most urgent first); a tap opens the alarm list.
         self.alarms = QListWidget()
-        self.alarms.setMaximumHeight(140)
+        self.alarms.setMaximumHeight(200)
+        self.alarms.setSelectionMode(QAbstractItemView.SelectionMode.NoSelection)
+        self.alarms.setWordWrap(True)  # two lines an alarm: priority and state, then the message
+        self.alarms.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        self.alarms.setResizeMode(QListWidget.ResizeMode.Adjust)
+        self.alarms.itemClicked.connect(lambda _item: self._open_alarms())
         self.alarms_title = QLabel()
         self.alarms_title.setProperty("role", "subtitle")
+        self.alarms_open = QPushButton()
+        self.alarms_open.clicked.connect(self._open_alarms)
+        self._alarm_snapshot: AlarmSnapshot | None = None
+        self._alarm_palette: Palette = LIGHT
+        alarms_head = QHBoxLayout()
+        alarms_head.addWidget(self.alarms_title, 1)
+        alarms_head.addWidget(self.alarms_open)
         side = QVBoxLayout()
         side.addWidget(self.values, 1)
-        side.addWidget(self.alarms_title)
+        side.addLayout(alarms_head)
         side.addWidget(self.alarms)
 
         body = QHBoxLayout()
@@ -156,6 +198,7 @@ class MachineScreen(QWidget):
         bridge.valuesChanged.connect(self.show_values)
         bridge.statusChanged.connect(self.show_statuses)
         bridge.trendTick.connect(self.refresh_trends)
+        bridge.alarmsChanged.connect(self.show_alarms)
 
     # ------------------------------------------------------------------ which machine
 
@@ -196,7 +239,7 @@ class MachineScreen(QWidget):
                 button.clicked.connect(lambda _checked=False, s=spec: self._ask_value(s))
                 self.values.setCellWidget(row, 3, button)
         self.values.resizeRowsToContents()
-        self.alarms.clear()
+        self.show_alarms(self._bridge.alarms)
         self._shown = {}
         self.show_values(self._bridge.engine.live.snapshot())
         self.show_statuses([self._bridge.status(machine_id)])
@@ -303,21 +346,45 @@ class MachineScreen(QWidget):
             if self._shown.get(row) != text:  # 10 times a second: only the cells that changed
                 self._shown[row] = text
                 item.setText(text)
-        alarm_tags = [
-            spec.key
-            for spec in self._specs
-            if spec.name.startswith("alarm") and spec.data_type is DataType.STRING
-        ]
-        for key in alarm_tags:
-            sample = snapshot.get(key)
-            if sample is None or not isinstance(sample.value, str) or not sample.value.strip():
-                continue
-            stamp = datetime.fromtimestamp(sample.ts_us / 1_000_000).strftime("%H:%M:%S")
-            text = f"{stamp}  {sample.value}"
-            if self.alarms.count() == 0 or not self.alarms.item(0).text().endswith(sample.value):
-                self.alarms.insertItem(0, text)
-                while self.alarms.count() > 50:
-                    self.alarms.takeItem(self.alarms.count() - 1)
+
+    # ------------------------------------------------------------------ alarms
+
+    def show_alarms(self, snapshot: AlarmSnapshot | None) -> None:
+        """The machine's alarms not in normal: priority (its colour and name), time, message, state."""
+        self._alarm_snapshot = snapshot
+        if self._machine is None:
+            return
+        machine = self._machine.id
+        mine = [a for a in snapshot.alarms if a.machine == machine] if snapshot is not None else []
+        self.alarms.clear()
+        if not mine:
+            empty = QListWidgetItem(translate("MachineScreen", "No active alarms on this machine"))
+            empty.setForeground(QColor(self._alarm_palette.text_muted))
+            self.alarms.addItem(empty)
+            return
+        now = snapshot.taken_at if snapshot is not None else None
+        for alarm in mine:
+            standing = alarm.state in STANDING
+            when = clock_time(alarm.raised_at or alarm.since, now)
+            head = f"{when}  {priority_name(alarm.priority)} · {alarm_state_name(alarm.state)}"
+            text = f"{head}\n{alarm_message(alarm.message, alarm.machine_name)}"
+            item = QListWidgetItem(text)
+            item.setData(Qt.ItemDataRole.UserRole, alarm.alarm_id)
+            if standing:  # a solid square in the priority's colour; hidden alarms get none
+                swatch = QPixmap(18, 18)
+                swatch.fill(QColor(self._alarm_palette.alarm_colour(alarm.priority)))
+                item.setIcon(QIcon(swatch))
+            else:
+                item.setForeground(QColor(self._alarm_palette.text_muted))
+            if alarm.state in UNACKNOWLEDGED:
+                font = QFont(self.alarms.font())
+                font.setBold(True)
+                item.setFont(font)
+            self.alarms.addItem(item)
+
+    def _open_alarms(self) -> None:
+        if self._machine is not None:
+            self.alarmsRequested.emit(self._machine.id)
 
     def show_statuses(self, statuses: Sequence[MachineStatus]) -> None:
         status = next((s for s in statuses if s.machine == self.machine_id), None)
@@ -326,8 +393,7 @@ class MachineScreen(QWidget):
         now = datetime.now(UTC)
         self.state.setText(state_name(status.state))
         self.state.setProperty("state", status.state.value)
-        self.state.style().unpolish(self.state)
-        self.state.style().polish(self.state)
+        repolish(self.state)
         if status.since is not None and status.state is not MachineState.UNKNOWN:
             self.since.setText(self.tr("for %1").replace("%1", duration_text(now - status.since)))
         else:
@@ -344,6 +410,16 @@ class MachineScreen(QWidget):
         self.counter_values["micro_stops"].setText(number(oee.micro_stops if oee else None))
         self.timeline.set_shift(status.shift)
         self.timeline.set_spans(status.timeline, now)
+        threshold = self._machine.oee.micro_stop_threshold if self._machine and self._machine.oee else 0.0
+        self._show_uncoded(uncoded_stops(status, threshold))
+
+    def _show_uncoded(self, count: int) -> None:
+        self._uncoded = count
+        if count:
+            self.code_stops.setText(translate("MachineScreen", "Code stops (%1)").replace("%1", str(count)))
+        else:
+            self.code_stops.setText(translate("MachineScreen", "Code stops"))
+        set_flag(self.code_stops, "attention", bool(count))
 
     # ------------------------------------------------------------------ setpoints
 
@@ -373,6 +449,8 @@ class MachineScreen(QWidget):
             gauge.apply_palette(palette)
         self.timeline.apply_palette(palette)
         self.trend.apply_palette(palette)
+        self._alarm_palette = palette
+        self.show_alarms(self._alarm_snapshot)
 
     def changeEvent(self, event: QEvent) -> None:
         if event.type() == QEvent.Type.LanguageChange:
@@ -383,6 +461,8 @@ class MachineScreen(QWidget):
         self._shown = {}  # "no data", "on", numbers: all in the new language on the next update
         self.back.setText(self.tr("◀ Overview"))
         self.history.setText(self.tr("History ▶"))
+        self.enter_rejects.setText(translate("MachineScreen", "Enter rejects…"))
+        self._show_uncoded(self._uncoded)
         self.gauges["oee"].set_caption(self.tr("OEE"))
         self.gauges["availability"].set_caption(self.tr("Availability"))
         self.gauges["performance"].set_caption(self.tr("Performance"))
@@ -392,7 +472,9 @@ class MachineScreen(QWidget):
         self.counter_labels["rejects"].setText(self.tr("Rejects"))
         self.counter_labels["micro_stops"].setText(self.tr("Micro-stops"))
         self.values.setHorizontalHeaderLabels([self.tr("Tag"), self.tr("Value"), self.tr("Unit"), ""])
-        self.alarms_title.setText(self.tr("Recent alarms from the machine"))
+        self.alarms_title.setText(translate("MachineScreen", "Alarms of this machine"))
+        self.alarms_open.setText(translate("MachineScreen", "Alarms ▶"))
+        self.show_alarms(self._alarm_snapshot)
         for row in range(self.values.rowCount()):
             button = self.values.cellWidget(row, 3)
             if isinstance(button, QPushButton):

@@ -2,6 +2,464 @@
 <!DOCTYPE TS>
 <TS version="2.1" language="pt_BR" sourcelanguage="en">
 <context>
+    <name>AlarmAction</name>
+    <message>
+        <source>Raised</source>
+        <translation>Disparado</translation>
+    </message>
+    <message>
+        <source>Cleared</source>
+        <translation>Normalizado</translation>
+    </message>
+    <message>
+        <source>Acknowledged</source>
+        <translation>Reconhecido</translation>
+    </message>
+    <message>
+        <source>Shelved</source>
+        <translation>Suspenso</translation>
+    </message>
+    <message>
+        <source>Unshelved</source>
+        <translation>Reativado</translation>
+    </message>
+    <message>
+        <source>Suppressed</source>
+        <translation>Suprimido</translation>
+    </message>
+    <message>
+        <source>Unsuppressed</source>
+        <translation>Fim da supressão</translation>
+    </message>
+    <message>
+        <source>Out of service</source>
+        <translation>Fora de serviço</translation>
+    </message>
+    <message>
+        <source>Returned to service</source>
+        <translation>Devolvido ao serviço</translation>
+    </message>
+    <message>
+        <source>Comment</source>
+        <translation>Comentário</translation>
+    </message>
+</context>
+<context>
+    <name>AlarmBanner</name>
+    <message>
+        <source>Unacknowledged: %1</source>
+        <translation>Não reconhecidos: %1</translation>
+    </message>
+    <message>
+        <source>Shelved: %1</source>
+        <translation>Suspensos: %1</translation>
+    </message>
+    <message>
+        <source>Out of service: %1</source>
+        <translation>Fora de serviço: %1</translation>
+    </message>
+    <message>
+        <source>All alarms acknowledged</source>
+        <translation>Todos os alarmes reconhecidos</translation>
+    </message>
+    <message>
+        <source>Alarms</source>
+        <translation>Alarmes</translation>
+    </message>
+    <message>
+        <source>Open the alarm list</source>
+        <translation>Abrir a lista de alarmes</translation>
+    </message>
+</context>
+<context>
+    <name>AlarmPriority</name>
+    <message>
+        <source>Critical</source>
+        <translation>Crítica</translation>
+    </message>
+    <message>
+        <source>High</source>
+        <translation>Alta</translation>
+    </message>
+    <message>
+        <source>Medium</source>
+        <translation>Média</translation>
+    </message>
+    <message>
+        <source>Low</source>
+        <translation>Baixa</translation>
+    </message>
+</context>
+<context>
+    <name>AlarmState</name>
+    <message>
+        <source>Normal</source>
+        <translation>Normal</translation>
+    </message>
+    <message>
+        <source>Unacknowledged</source>
+        <translation>Não reconhecido</translation>
+    </message>
+    <message>
+        <source>Acknowledged</source>
+        <translation>Reconhecido</translation>
+    </message>
+    <message>
+        <source>Cleared, unacknowledged</source>
+        <translation>Normalizado, não reconhecido</translation>
+    </message>
+    <message>
+        <source>Shelved</source>
+        <translation>Suspenso</translation>
+    </message>
+    <message>
+        <source>Suppressed</source>
+        <translation>Suprimido</translation>
+    </message>
+    <message>
+        <source>Out of service</source>
+        <translation>Fora de serviço</translation>
+    </message>
+</context>
+<context>
+    <name>AlarmTable</name>
+    <message>
+        <source>on</source>
+        <translation>ligado</translation>
+    </message>
+    <message>
+        <source>off</source>
+        <translation>desligado</translation>
+    </message>
+    <message>
+        <source>until %1</source>
+        <translation>até %1</translation>
+    </message>
+    <message>
+        <source>stale</source>
+        <translation>persistente</translation>
+    </message>
+    <message>
+        <source>chattering</source>
+        <translation>intermitente</translation>
+    </message>
+    <message>
+        <source>Priority</source>
+        <translation>Prioridade</translation>
+    </message>
+    <message>
+        <source>State</source>
+        <translation>Estado</translation>
+    </message>
+    <message>
+        <source>Time</source>
+        <translation>Hora</translation>
+    </message>
+    <message>
+        <source>Machine</source>
+        <translation>Máquina</translation>
+    </message>
+    <message>
+        <source>Message</source>
+        <translation>Mensagem</translation>
+    </message>
+    <message>
+        <source>Value / limit</source>
+        <translation>Valor / limite</translation>
+    </message>
+    <message>
+        <source>Acknowledged by</source>
+        <translation>Reconhecido por</translation>
+    </message>
+    <message>
+        <source>Comment: %1</source>
+        <translation>Comentário: %1</translation>
+    </message>
+</context>
+<context>
+    <name>AlarmsScreen</name>
+    <message>
+        <source>%1 min</source>
+        <translation>%1 min</translation>
+    </message>
+    <message>
+        <source>%1 h</source>
+        <translation>%1 h</translation>
+    </message>
+    <message>
+        <source>Shelve alarm</source>
+        <translation>Suspender alarme</translation>
+    </message>
+    <message>
+        <source>A shelved alarm is not shown until the shelve ends.</source>
+        <translation>Um alarme suspenso não é mostrado até a suspensão terminar.</translation>
+    </message>
+    <message>
+        <source>Until it clears (one-shot)</source>
+        <translation>Até normalizar (uma vez)</translation>
+    </message>
+    <message>
+        <source>Cancel</source>
+        <translation>Cancelar</translation>
+    </message>
+    <message>
+        <source>No alarm matches the filters.</source>
+        <translation>Nenhum alarme atende aos filtros.</translation>
+    </message>
+    <message>
+        <source>Acknowledge all shown (%1)</source>
+        <translation>Reconhecer todos os mostrados (%1)</translation>
+    </message>
+    <message>
+        <source>Acknowledge all shown</source>
+        <translation>Reconhecer todos os mostrados</translation>
+    </message>
+    <message>
+        <source>Needs a supervisor, maintenance, manager or administrator.</source>
+        <translation>Requer supervisor, manutenção, gerente ou administrador.</translation>
+    </message>
+    <message>
+        <source>Active (%1)</source>
+        <translation>Ativos (%1)</translation>
+    </message>
+    <message>
+        <source>Active</source>
+        <translation>Ativos</translation>
+    </message>
+    <message>
+        <source>Not done: %1</source>
+        <translation>Não feito: %1</translation>
+    </message>
+    <message>
+        <source>Log in to act on alarms</source>
+        <translation>Entre para atuar nos alarmes</translation>
+    </message>
+    <message>
+        <source>Acknowledged.</source>
+        <translation>Reconhecido.</translation>
+    </message>
+    <message>
+        <source>Acknowledged: %1</source>
+        <translation>Reconhecidos: %1</translation>
+    </message>
+    <message>
+        <source>Comment on the alarm</source>
+        <translation>Comentário sobre o alarme</translation>
+    </message>
+    <message>
+        <source>Comment saved.</source>
+        <translation>Comentário salvo.</translation>
+    </message>
+    <message>
+        <source>Shelved.</source>
+        <translation>Suspenso.</translation>
+    </message>
+    <message>
+        <source>Unshelved.</source>
+        <translation>Reativado.</translation>
+    </message>
+    <message>
+        <source>Taken out of service.</source>
+        <translation>Tirado de serviço.</translation>
+    </message>
+    <message>
+        <source>Returned to service.</source>
+        <translation>Devolvido ao serviço.</translation>
+    </message>
+    <message>
+        <source>Search</source>
+        <translation>Buscar</translation>
+    </message>
+    <message>
+        <source>No historian: there is no journal to show.</source>
+        <translation>Sem historiador: não há registro para mostrar.</translation>
+    </message>
+    <message>
+        <source>Reading the journal…</source>
+        <translation>Lendo o registro…</translation>
+    </message>
+    <message>
+        <source>The journal could not be read: %1</source>
+        <translation>Não foi possível ler o registro: %1</translation>
+    </message>
+    <message>
+        <source>system</source>
+        <translation>sistema</translation>
+    </message>
+    <message>
+        <source>The newest %1 events; narrow the period or search.</source>
+        <translation>Os %1 eventos mais recentes; reduza o período ou busque.</translation>
+    </message>
+    <message>
+        <source>Events: %1</source>
+        <translation>Eventos: %1</translation>
+    </message>
+    <message>
+        <source>Yes: %1</source>
+        <translation>Sim: %1</translation>
+    </message>
+    <message>
+        <source>No</source>
+        <translation>Não</translation>
+    </message>
+    <message>
+        <source>Over the last %1: %2 alarms raised. Kept in memory since the start.</source>
+        <translation>Nos últimos %1: %2 alarmes disparados. Mantido em memória desde o início.</translation>
+    </message>
+    <message>
+        <source>Alarms</source>
+        <translation>Alarmes</translation>
+    </message>
+    <message>
+        <source>Journal</source>
+        <translation>Registro</translation>
+    </message>
+    <message>
+        <source>Performance</source>
+        <translation>Desempenho</translation>
+    </message>
+    <message>
+        <source>Alarm flood</source>
+        <translation>Avalanche de alarmes</translation>
+    </message>
+    <message>
+        <source>All priorities</source>
+        <translation>Todas as prioridades</translation>
+    </message>
+    <message>
+        <source>All machines</source>
+        <translation>Todas as máquinas</translation>
+    </message>
+    <message>
+        <source>Standing</source>
+        <translation>Pendentes</translation>
+    </message>
+    <message>
+        <source>Unacknowledged</source>
+        <translation>Não reconhecidos</translation>
+    </message>
+    <message>
+        <source>Acknowledged</source>
+        <translation>Reconhecidos</translation>
+    </message>
+    <message>
+        <source>All states</source>
+        <translation>Todos os estados</translation>
+    </message>
+    <message>
+        <source>Keyboard</source>
+        <translation>Teclado</translation>
+    </message>
+    <message>
+        <source>Acknowledge</source>
+        <translation>Reconhecer</translation>
+    </message>
+    <message>
+        <source>Comment…</source>
+        <translation>Comentar…</translation>
+    </message>
+    <message>
+        <source>Shelve…</source>
+        <translation>Suspender…</translation>
+    </message>
+    <message>
+        <source>Unshelve</source>
+        <translation>Reativar</translation>
+    </message>
+    <message>
+        <source>Out of service</source>
+        <translation>Tirar de serviço</translation>
+    </message>
+    <message>
+        <source>Return to service</source>
+        <translation>Devolver ao serviço</translation>
+    </message>
+    <message>
+        <source>Time</source>
+        <translation>Hora</translation>
+    </message>
+    <message>
+        <source>Priority</source>
+        <translation>Prioridade</translation>
+    </message>
+    <message>
+        <source>Machine</source>
+        <translation>Máquina</translation>
+    </message>
+    <message>
+        <source>Message</source>
+        <translation>Mensagem</translation>
+    </message>
+    <message>
+        <source>Event</source>
+        <translation>Evento</translation>
+    </message>
+    <message>
+        <source>State</source>
+        <translation>Estado</translation>
+    </message>
+    <message>
+        <source>User</source>
+        <translation>Usuário</translation>
+    </message>
+    <message>
+        <source>Comment</source>
+        <translation>Comentário</translation>
+    </message>
+    <message>
+        <source>Alarms per 10 min (average)</source>
+        <translation>Alarmes por 10 min (média)</translation>
+    </message>
+    <message>
+        <source>Alarms in the last 10 min</source>
+        <translation>Alarmes nos últimos 10 min</translation>
+    </message>
+    <message>
+        <source>Time in flood</source>
+        <translation>Tempo em avalanche</translation>
+    </message>
+    <message>
+        <source>Flood now</source>
+        <translation>Avalanche agora</translation>
+    </message>
+    <message>
+        <source>Stale alarms</source>
+        <translation>Alarmes persistentes</translation>
+    </message>
+    <message>
+        <source>Chattering alarms</source>
+        <translation>Alarmes intermitentes</translation>
+    </message>
+    <message>
+        <source>ISA-18.2: about 1 is manageable, more than 2 demanding.</source>
+        <translation>ISA-18.2: cerca de 1 é administrável, mais de 2 é exigente.</translation>
+    </message>
+    <message>
+        <source>Share of the period with more alarms than anyone can handle.</source>
+        <translation>Parte do período com mais alarmes do que alguém consegue tratar.</translation>
+    </message>
+    <message>
+        <source>Active for longer than the plant&apos;s stale limit.</source>
+        <translation>Ativos há mais tempo que o limite da planta.</translation>
+    </message>
+    <message>
+        <source>Raised again and again within a short time.</source>
+        <translation>Disparados repetidamente em pouco tempo.</translation>
+    </message>
+    <message>
+        <source>Most frequent alarms</source>
+        <translation>Alarmes mais frequentes</translation>
+    </message>
+    <message>
+        <source>Alarm</source>
+        <translation>Alarme</translation>
+    </message>
+    <message>
+        <source>Times raised</source>
+        <translation>Disparos</translation>
+    </message>
+</context>
+<context>
     <name>DiagnosticsScreen</name>
     <message>
         <source>connected</source>
@@ -74,6 +532,149 @@
     <message>
         <source>Reason</source>
         <translation>Motivo</translation>
+    </message>
+</context>
+<context>
+    <name>DowntimeScreen</name>
+    <message>
+        <source>since %1</source>
+        <translation>desde %1</translation>
+    </message>
+    <message>
+        <source>Coded</source>
+        <translation>Apontada</translation>
+    </message>
+    <message>
+        <source>Partly coded</source>
+        <translation>Apontada em parte</translation>
+    </message>
+    <message>
+        <source>Not coded</source>
+        <translation>Não apontada</translation>
+    </message>
+    <message>
+        <source>Ongoing · %1</source>
+        <translation>Em curso · %1</translation>
+    </message>
+    <message>
+        <source>Stops</source>
+        <translation>Paradas</translation>
+    </message>
+    <message>
+        <source>No shift running</source>
+        <translation>Nenhum turno em andamento</translation>
+    </message>
+    <message>
+        <source>Shift %1, %2 – %3</source>
+        <translation>Turno %1, %2 – %3</translation>
+    </message>
+    <message>
+        <source>No stops in this shift</source>
+        <translation>Nenhuma parada neste turno</translation>
+    </message>
+    <message>
+        <source>Stops not coded: %1</source>
+        <translation>Paradas não apontadas: %1</translation>
+    </message>
+    <message>
+        <source>All stops coded</source>
+        <translation>Todas as paradas apontadas</translation>
+    </message>
+    <message>
+        <source>Micro-stops not listed: %1 (%2 in all); they count as a loss of performance.</source>
+        <translation>Micro-paradas fora da lista: %1 (%2 no total); contam como perda de desempenho.</translation>
+    </message>
+    <message>
+        <source>Stop since %1 (%2, ongoing)</source>
+        <translation>Parada desde %1 (%2, em curso)</translation>
+    </message>
+    <message>
+        <source>Stop %1 – %3 (%2)</source>
+        <translation>Parada %1 – %3 (%2)</translation>
+    </message>
+    <message>
+        <source>at %1 (%2 after the start)</source>
+        <translation>às %1 (%2 após o início)</translation>
+    </message>
+    <message>
+        <source>Part before %1</source>
+        <translation>Parte antes de %1</translation>
+    </message>
+    <message>
+        <source>Part from %1</source>
+        <translation>Parte a partir de %1</translation>
+    </message>
+    <message>
+        <source>Code the part</source>
+        <translation>Apontar a parte</translation>
+    </message>
+    <message>
+        <source>Code the stop</source>
+        <translation>Apontar a parada</translation>
+    </message>
+    <message>
+        <source>Comment</source>
+        <translation>Comentário</translation>
+    </message>
+    <message>
+        <source>Log in to code the stop</source>
+        <translation>Entre para apontar a parada</translation>
+    </message>
+    <message>
+        <source>Coded: %1</source>
+        <translation>Apontada: %1</translation>
+    </message>
+    <message>
+        <source>◀ Machine</source>
+        <translation>◀ Máquina</translation>
+    </message>
+    <message>
+        <source>Enter rejects…</source>
+        <translation>Lançar refugos…</translation>
+    </message>
+    <message>
+        <source>Choose a stop on the left to code it.</source>
+        <translation>Escolha uma parada à esquerda para apontá-la.</translation>
+    </message>
+    <message>
+        <source>The machine has not stopped in this shift.</source>
+        <translation>A máquina não parou neste turno.</translation>
+    </message>
+    <message>
+        <source>Whole stop</source>
+        <translation>Parada inteira</translation>
+    </message>
+    <message>
+        <source>Split…</source>
+        <translation>Dividir…</translation>
+    </message>
+    <message>
+        <source>+%1 min</source>
+        <translation>+%1 min</translation>
+    </message>
+    <message>
+        <source>−%1 min</source>
+        <translation>−%1 min</translation>
+    </message>
+    <message>
+        <source>Category</source>
+        <translation>Categoria</translation>
+    </message>
+    <message>
+        <source>Reason</source>
+        <translation>Motivo</translation>
+    </message>
+    <message>
+        <source>Choose a category first.</source>
+        <translation>Escolha primeiro uma categoria.</translation>
+    </message>
+    <message>
+        <source>Comment (optional)</source>
+        <translation>Comentário (opcional)</translation>
+    </message>
+    <message>
+        <source>Keyboard</source>
+        <translation>Teclado</translation>
     </message>
 </context>
 <context>
@@ -204,8 +805,20 @@
         <translation>desligado</translation>
     </message>
     <message>
+        <source>No active alarms on this machine</source>
+        <translation>Nenhum alarme ativo nesta máquina</translation>
+    </message>
+    <message>
         <source>for %1</source>
         <translation>há %1</translation>
+    </message>
+    <message>
+        <source>Code stops (%1)</source>
+        <translation>Apontar paradas (%1)</translation>
+    </message>
+    <message>
+        <source>Code stops</source>
+        <translation>Apontar paradas</translation>
     </message>
     <message>
         <source>New value for %1</source>
@@ -222,6 +835,10 @@
     <message>
         <source>History ▶</source>
         <translation>Histórico ▶</translation>
+    </message>
+    <message>
+        <source>Enter rejects…</source>
+        <translation>Lançar refugos…</translation>
     </message>
     <message>
         <source>OEE</source>
@@ -268,8 +885,12 @@
         <translation>Unidade</translation>
     </message>
     <message>
-        <source>Recent alarms from the machine</source>
-        <translation>Alarmes recentes da máquina</translation>
+        <source>Alarms of this machine</source>
+        <translation>Alarmes desta máquina</translation>
+    </message>
+    <message>
+        <source>Alarms ▶</source>
+        <translation>Alarmes ▶</translation>
     </message>
 </context>
 <context>
@@ -316,6 +937,10 @@
     <message>
         <source>1 active alarm</source>
         <translation>1 alarme ativo</translation>
+    </message>
+    <message>
+        <source>an alarm is unacknowledged</source>
+        <translation>um alarme não reconhecido</translation>
     </message>
 </context>
 <context>
@@ -369,6 +994,14 @@
         <translation>Diagnóstico</translation>
     </message>
     <message>
+        <source>Stops</source>
+        <translation>Paradas</translation>
+    </message>
+    <message>
+        <source>Reports</source>
+        <translation>Relatórios</translation>
+    </message>
+    <message>
         <source>Switch the language</source>
         <translation>Trocar o idioma</translation>
     </message>
@@ -383,6 +1016,10 @@
     <message>
         <source>Exit</source>
         <translation>Sair</translation>
+    </message>
+    <message>
+        <source>Alarms</source>
+        <translation>Alarmes</translation>
     </message>
     <message>
         <source>No active alarms</source>
@@ -488,6 +1125,446 @@
     <message>
         <source>%1 — %2</source>
         <translation>%1 — %2</translation>
+    </message>
+    <message>
+        <source>%1 — %2 · OEE %3 %</source>
+        <translation>%1 — %2 · OEE %3 %</translation>
+    </message>
+</context>
+<context>
+    <name>RejectDialog</name>
+    <message>
+        <source>Rejects</source>
+        <translation>Refugos</translation>
+    </message>
+    <message>
+        <source>Rejects of %1</source>
+        <translation>Refugos de %1</translation>
+    </message>
+    <message>
+        <source>How many</source>
+        <translation>Quantidade</translation>
+    </message>
+    <message>
+        <source>Keypad</source>
+        <translation>Teclado numérico</translation>
+    </message>
+    <message>
+        <source>Reason</source>
+        <translation>Motivo</translation>
+    </message>
+    <message>
+        <source>Comment (optional)</source>
+        <translation>Comentário (opcional)</translation>
+    </message>
+    <message>
+        <source>Keyboard</source>
+        <translation>Teclado</translation>
+    </message>
+    <message>
+        <source>Cancel</source>
+        <translation>Cancelar</translation>
+    </message>
+    <message>
+        <source>Save</source>
+        <translation>Salvar</translation>
+    </message>
+    <message>
+        <source>How many rejects</source>
+        <translation>Quantos refugos</translation>
+    </message>
+    <message>
+        <source>Comment</source>
+        <translation>Comentário</translation>
+    </message>
+    <message>
+        <source>Enter the number of rejects as a whole number, such as 3.</source>
+        <translation>Digite a quantidade de refugos como número inteiro, por exemplo 3.</translation>
+    </message>
+    <message>
+        <source>The number of rejects must be at least 1. Nothing was saved.</source>
+        <translation>A quantidade de refugos deve ser pelo menos 1. Nada foi salvo.</translation>
+    </message>
+    <message>
+        <source>At most %1 rejects at a time.</source>
+        <translation>No máximo %1 refugos por vez.</translation>
+    </message>
+    <message>
+        <source>Choose the reason for the rejects.</source>
+        <translation>Escolha o motivo dos refugos.</translation>
+    </message>
+    <message>
+        <source>Saving…</source>
+        <translation>Salvando…</translation>
+    </message>
+    <message>
+        <source>Log in to enter rejects</source>
+        <translation>Entre para lançar refugos</translation>
+    </message>
+</context>
+<context>
+    <name>ReportPdf</name>
+    <message>
+        <source>Production report</source>
+        <translation>Relatório de produção</translation>
+    </message>
+    <message>
+        <source>Plant</source>
+        <translation>Fábrica</translation>
+    </message>
+    <message>
+        <source>Scope</source>
+        <translation>Abrangência</translation>
+    </message>
+    <message>
+        <source>Period</source>
+        <translation>Período</translation>
+    </message>
+    <message>
+        <source>Generated</source>
+        <translation>Gerado em</translation>
+    </message>
+    <message>
+        <source>OEE by machine</source>
+        <translation>OEE por máquina</translation>
+    </message>
+    <message>
+        <source>Machine</source>
+        <translation>Máquina</translation>
+    </message>
+    <message>
+        <source>Avail.</source>
+        <translation>Disp.</translation>
+    </message>
+    <message>
+        <source>Perf.</source>
+        <translation>Desemp.</translation>
+    </message>
+    <message>
+        <source>Quality</source>
+        <translation>Qualidade</translation>
+    </message>
+    <message>
+        <source>OEE</source>
+        <translation>OEE</translation>
+    </message>
+    <message>
+        <source>Parts</source>
+        <translation>Peças</translation>
+    </message>
+    <message>
+        <source>Good</source>
+        <translation>Boas</translation>
+    </message>
+    <message>
+        <source>Rejects</source>
+        <translation>Refugos</translation>
+    </message>
+    <message>
+        <source>Time down</source>
+        <translation>Tempo parado</translation>
+    </message>
+    <message>
+        <source>MTBF</source>
+        <translation>MTBF</translation>
+    </message>
+    <message>
+        <source>MTTR</source>
+        <translation>MTTR</translation>
+    </message>
+    <message>
+        <source>Total</source>
+        <translation>Total</translation>
+    </message>
+    <message>
+        <source>Without OEE (no shift calendar or OEE settings): %1</source>
+        <translation>Sem OEE (sem calendário de turnos ou configuração de OEE): %1</translation>
+    </message>
+    <message>
+        <source>Shifts</source>
+        <translation>Turnos</translation>
+    </message>
+    <message>
+        <source>Shift</source>
+        <translation>Turno</translation>
+    </message>
+    <message>
+        <source>Start</source>
+        <translation>Início</translation>
+    </message>
+    <message>
+        <source>Top losses</source>
+        <translation>Maiores perdas</translation>
+    </message>
+    <message>
+        <source>No losses in this period.</source>
+        <translation>Nenhuma perda neste período.</translation>
+    </message>
+    <message>
+        <source>Loss</source>
+        <translation>Perda</translation>
+    </message>
+    <message>
+        <source>Time</source>
+        <translation>Tempo</translation>
+    </message>
+    <message>
+        <source>Events</source>
+        <translation>Ocorrências</translation>
+    </message>
+    <message>
+        <source>Downtime</source>
+        <translation>Paradas</translation>
+    </message>
+    <message>
+        <source>No stops in this period.</source>
+        <translation>Nenhuma parada neste período.</translation>
+    </message>
+    <message>
+        <source>End</source>
+        <translation>Fim</translation>
+    </message>
+    <message>
+        <source>Duration</source>
+        <translation>Duração</translation>
+    </message>
+    <message>
+        <source>State</source>
+        <translation>Estado</translation>
+    </message>
+    <message>
+        <source>Reason</source>
+        <translation>Motivo</translation>
+    </message>
+    <message>
+        <source>Coded by</source>
+        <translation>Apontado por</translation>
+    </message>
+    <message>
+        <source>ongoing</source>
+        <translation>em curso</translation>
+    </message>
+    <message>
+        <source>Micro-stops not listed: %1 (%2 in all); they count as a loss of performance.</source>
+        <translation>Micro-paradas fora da lista: %1 (%2 no total); contam como perda de desempenho.</translation>
+    </message>
+</context>
+<context>
+    <name>ReportWords</name>
+    <message>
+        <source>%1 s</source>
+        <translation>%1 s</translation>
+    </message>
+    <message>
+        <source>%1 min</source>
+        <translation>%1 min</translation>
+    </message>
+    <message>
+        <source>%1 h %2 min</source>
+        <translation>%1 h %2 min</translation>
+    </message>
+    <message>
+        <source>Current shift</source>
+        <translation>Turno atual</translation>
+    </message>
+    <message>
+        <source>Previous shift</source>
+        <translation>Turno anterior</translation>
+    </message>
+    <message>
+        <source>Today</source>
+        <translation>Hoje</translation>
+    </message>
+    <message>
+        <source>Yesterday</source>
+        <translation>Ontem</translation>
+    </message>
+    <message>
+        <source>This week</source>
+        <translation>Esta semana</translation>
+    </message>
+    <message>
+        <source>Last 7 days</source>
+        <translation>Últimos 7 dias</translation>
+    </message>
+    <message>
+        <source>Not coded</source>
+        <translation>Não apontada</translation>
+    </message>
+    <message>
+        <source>Not coded: %1</source>
+        <translation>Não apontada: %1</translation>
+    </message>
+    <message>
+        <source>Micro-stops</source>
+        <translation>Micro-paradas</translation>
+    </message>
+    <message>
+        <source>Speed loss</source>
+        <translation>Perda de velocidade</translation>
+    </message>
+    <message>
+        <source>Quality loss</source>
+        <translation>Perda de qualidade</translation>
+    </message>
+</context>
+<context>
+    <name>ReportsScreen</name>
+    <message>
+        <source>Whole plant</source>
+        <translation>Fábrica inteira</translation>
+    </message>
+    <message>
+        <source>Line %1</source>
+        <translation>Linha %1</translation>
+    </message>
+    <message>
+        <source>Reports need the historian, which is not running.</source>
+        <translation>Os relatórios precisam do histórico, que não está em execução.</translation>
+    </message>
+    <message>
+        <source>No shift calendar for this choice: pick a day or week.</source>
+        <translation>Sem calendário de turnos para esta escolha: escolha um dia ou uma semana.</translation>
+    </message>
+    <message>
+        <source>Building the report…</source>
+        <translation>Montando o relatório…</translation>
+    </message>
+    <message>
+        <source>The report failed: %1</source>
+        <translation>O relatório falhou: %1</translation>
+    </message>
+    <message>
+        <source>%1 · %2: %3 – %4 · built at %5</source>
+        <translation>%1 · %2: %3 – %4 · gerado às %5</translation>
+    </message>
+    <message>
+        <source>Total</source>
+        <translation>Total</translation>
+    </message>
+    <message>
+        <source>ongoing</source>
+        <translation>em curso</translation>
+    </message>
+    <message>
+        <source>Micro-stops not listed: %1 (%2 in all); they count as a loss of performance.</source>
+        <translation>Micro-paradas fora da lista: %1 (%2 no total); contam como perda de desempenho.</translation>
+    </message>
+    <message>
+        <source>Export the report as CSV</source>
+        <translation>Exportar o relatório em CSV</translation>
+    </message>
+    <message>
+        <source>Export the report as PDF</source>
+        <translation>Exportar o relatório em PDF</translation>
+    </message>
+    <message>
+        <source>Writing %1…</source>
+        <translation>Gravando %1…</translation>
+    </message>
+    <message>
+        <source>Saved to %1</source>
+        <translation>Salvo em %1</translation>
+    </message>
+    <message>
+        <source>Not saved: %1</source>
+        <translation>Não salvo: %1</translation>
+    </message>
+    <message>
+        <source>Reports</source>
+        <translation>Relatórios</translation>
+    </message>
+    <message>
+        <source>Update</source>
+        <translation>Atualizar</translation>
+    </message>
+    <message>
+        <source>Export CSV…</source>
+        <translation>Exportar CSV…</translation>
+    </message>
+    <message>
+        <source>Export PDF…</source>
+        <translation>Exportar PDF…</translation>
+    </message>
+    <message>
+        <source>Top losses</source>
+        <translation>Maiores perdas</translation>
+    </message>
+    <message>
+        <source>No losses in this period.</source>
+        <translation>Nenhuma perda neste período.</translation>
+    </message>
+    <message>
+        <source>Downtime</source>
+        <translation>Paradas</translation>
+    </message>
+    <message>
+        <source>Machine</source>
+        <translation>Máquina</translation>
+    </message>
+    <message>
+        <source>Availability</source>
+        <translation>Disponibilidade</translation>
+    </message>
+    <message>
+        <source>Performance</source>
+        <translation>Desempenho</translation>
+    </message>
+    <message>
+        <source>Quality</source>
+        <translation>Qualidade</translation>
+    </message>
+    <message>
+        <source>OEE</source>
+        <translation>OEE</translation>
+    </message>
+    <message>
+        <source>Parts</source>
+        <translation>Peças</translation>
+    </message>
+    <message>
+        <source>Good</source>
+        <translation>Boas</translation>
+    </message>
+    <message>
+        <source>Rejects</source>
+        <translation>Refugos</translation>
+    </message>
+    <message>
+        <source>Time down</source>
+        <translation>Tempo parado</translation>
+    </message>
+    <message>
+        <source>MTBF</source>
+        <translation>MTBF</translation>
+    </message>
+    <message>
+        <source>MTTR</source>
+        <translation>MTTR</translation>
+    </message>
+    <message>
+        <source>Start</source>
+        <translation>Início</translation>
+    </message>
+    <message>
+        <source>End</source>
+        <translation>Fim</translation>
+    </message>
+    <message>
+        <source>Duration</source>
+        <translation>Duração</translation>
+    </message>
+    <message>
+        <source>State</source>
+        <translation>Estado</translation>
+    </message>
+    <message>
+        <source>Reason</source>
+        <translation>Motivo</translation>
+    </message>
+    <message>
+        <source>Coded by</source>
+        <translation>Apontado por</translation>
     </message>
 </context>
 <context>

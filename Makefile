@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 # System packages: Python's venv, and what Qt needs offscreen (the HMI), plus the test brokers/databases.
 SYSTEM_PACKAGES := python3-venv python3-dev libegl1 libgl1 libxkbcommon0 libfontconfig1 libdbus-1-3 \
-	libglib2.0-0 fonts-dejavu-core mosquitto mosquitto-clients postgresql
+	libglib2.0-0 fonts-dejavu-core mosquitto mosquitto-clients postgresql openssl chromium
 
 .PHONY: run test lint typecheck contracts unit bench translations screenshots system-packages clean
 
@@ -61,7 +61,7 @@ $(STAMP): pyproject.toml constraints.txt | system-packages
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Python 3.11 or newer is needed")'
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -c constraints.txt -e '.[dev]'
+	$(BIN)/python -m pip install --quiet -c constraints.txt -e '.[dev,cloud]'
 	touch $(STAMP)
 
 clean:

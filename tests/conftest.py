@@ -15,6 +15,10 @@ os.environ.setdefault("QT_QUICK_BACKEND", "software")
 # The HMI's QSettings (and anything else under ~/.config) of the person running the tests stay untouched.
 os.environ["XDG_CONFIG_HOME"] = tempfile.mkdtemp(prefix="linesight-tests-config-")
 os.environ["XDG_CACHE_HOME"] = tempfile.mkdtemp(prefix="linesight-tests-cache-")
+# The JSON logs of in-process runs go to a throwaway folder, not the developer's ~/.local/state.
+os.environ["XDG_STATE_HOME"] = tempfile.mkdtemp(prefix="linesight-tests-state-")
+# A CI runner under systemd must not hear the tests' headless agents say READY or WATCHDOG.
+os.environ.pop("NOTIFY_SOCKET", None)
 
 
 def pytest_configure(config: pytest.Config) -> None:

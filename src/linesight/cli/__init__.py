@@ -21,11 +21,12 @@ from typing import TextIO
 from urllib.parse import parse_qsl, urlsplit
 
 from linesight import __version__
-from linesight.cli import report
+from linesight.cli import report, support
 from linesight.domain.errors import HistorianError, LineSightError
 from linesight.domain.plant import PlantConfig, PlantFileError
 from linesight.domain.users import AuditEntry, Role, User, check_new_secret, hash_secret
 from linesight.drivers.discovery import machine_yaml
+from linesight.runtime import logs, sdnotify
 from linesight.runtime.engine import Engine
 from linesight.runtime.health import ConnectionState
 from linesight.runtime.plantfile import DEMO_PLANT, SIMULATED_PLANT, load_plant
@@ -41,16 +42,24 @@ _UNITS = {"s": 1, "m": 60, "min": 60, "h": 3600, "d": 86400, "w": 604800}
 def main(argv: Sequence[str] | None = None) -> int:
     parser = _parser()
     argv = _join_relative_times(list(sys.argv[1:] if argv is None else argv))
+    if "--self-test" in argv:
+        from linesight.cli import selftest
+
+        return selftest.main(argv)
     args = parser.parse_args(_with_default_command(argv))
     logging.basicConfig(
         level=getattr(logging, args.log_level.upper()),
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
         stream=sys.stderr,
     )
+    # JSON log files for support (runtime/logs.py): the HMI's and the agent's, one file each.
+    log_file = logs.setup("agent" if args.headless else "hmi") if args.command in ("run", "demo") else None
     try:
         code: int = args.handler(args)
     except KeyboardInterrupt:
         code = EXIT_OK
+    finally:
+        logs.close(log_file)
     return code
 
 
@@ -84,7 +93,7 @@ def _agent_options(command: argparse.ArgumentParser) -> None:
     )
 
 
-COMMANDS = ("run", "demo", "check", "export", "browse", "probe", "report", "users")
+COMMANDS = ("run", "demo", "check", "export", "browse", "probe", "report", "users", "support-bundle")
 
 
 def _with_default_command(argv: list[str]) -> list[str]:
@@ -129,6 +138,11 @@ def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="linesight", description="LineSight shop-floor runtime and tools.")
     parser.add_argument("--version", action="version", version=f"linesight {__version__}")
     parser.add_argument("--log-level", default="info", choices=["debug", "info", "warning", "error"])
+    parser.add_argument(
+        "--self-test",
+        action="store_true",
+        help="open the HMI offscreen on the demo plant (see --self-test -h)",
+    )
     commands = parser.add_subparsers(dest="command")
 
     run = commands.add_parser("run", help="poll the plant's machines and record their data")
@@ -192,6 +206,7 @@ def _parser() -> argparse.ArgumentParser:
     probe.set_defaults(handler=_cmd_probe)
 
     report.add_parser(commands, parse_when)
+    support.add_parser(commands)
 
     users = commands.add_parser("users", help="the people who log in to the HMI, and the audit trail")
     user_commands = users.add_subparsers(dest="users_command", required=True)
@@ -362,6 +377,8 @@ async def _serve(
             tasks.append(asyncio.create_task(_status_loop(engine, status_interval, out)))
         if health_file is not None:
             tasks.append(asyncio.create_task(_health_loop(engine, max(status_interval, 1.0), health_file)))
+        # Under systemd (Type=notify): READY=1, then watchdog pings from this loop while it runs.
+        tasks.append(asyncio.create_task(sdnotify.keep_alive(lambda: status_line(engine))))
         await stop.wait()
         for task in tasks:
             task.cancel()

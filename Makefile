@@ -8,7 +8,7 @@ STAMP := $(VENV)/.installed
 SYSTEM_PACKAGES := python3-venv python3-dev libegl1 libgl1 libxkbcommon0 libfontconfig1 libdbus-1-3 \
 	libglib2.0-0 fonts-dejavu-core mosquitto mosquitto-clients postgresql openssl chromium
 
-.PHONY: run test lint typecheck contracts unit bench translations screenshots system-packages clean
+.PHONY: run test lint typecheck contracts unit bench package translations screenshots system-packages clean
 
 # The demo: a virtual plant speaking Modbus TCP, OPC UA, S7 and MTConnect on this computer, read by the real drivers.
 run: $(STAMP)
@@ -16,7 +16,7 @@ run: $(STAMP)
 
 test: $(STAMP)
 	$(BIN)/lint-imports
-	$(BIN)/ruff check src tests bench
+	$(BIN)/ruff check src tests bench packaging
 	$(BIN)/mypy
 	$(BIN)/pytest -q
 
@@ -30,6 +30,14 @@ bench: $(STAMP)
 	$(BIN)/python bench/drivers.py
 	$(BIN)/python bench/alarms.py
 	$(BIN)/python bench/ui.py --db bench/out/query.duckdb
+	$(BIN)/python bench/cloud/forward.py
+	$(BIN)/python bench/cloud/ingest.py
+	$(BIN)/python bench/package.py
+
+# The installer's bundle: dist/linesight/ (PyInstaller one-folder), checked by its self-test, plus the Linux
+# tarball dist/linesight-<version>-linux-<arch>.tar.gz. Windows: docs/integrator-guide.md.
+package: $(STAMP)
+	$(BIN)/python packaging/build.py --self-test --tarball
 
 # After changing a visible string: collect the strings into the .ts (translations kept), translate the
 # new ones (pyside6-linguist, or by hand: every <translation> filled), then compile the .qm. Both are

@@ -217,7 +217,8 @@ def test_a_stop_split_at_a_chosen_minute_gets_two_reasons(qtbot: QtBot, tmp_path
             (times["wait"], split, "no_material"),
             (split, times["wait_end"], "adjustment"),
         ]
-        assert screen.rows[times["wait"]].property("uncoded") is False
+        # The screen hears of the coding with the machines' next status (coalesced by the bridge).
+        qtbot.waitUntil(lambda: screen.rows[times["wait"]].property("uncoded") is False, timeout=5000)
 
 
 def test_an_ongoing_stop_is_listed_first_and_coded_until_it_ends(qtbot: QtBot, tmp_path: Path) -> None:

@@ -665,3 +665,11 @@ def test_any_sequence_of_values_and_actions_keeps_the_state_machine_consistent(
             assert after.state is not AlarmState.OUT_OF_SERVICE
         if after.state is AlarmState.SHELVED:
             assert after.shelved_until is not None or after.active
+
+
+def test_an_alarm_shelved_before_it_was_ever_raised_says_its_value_now() -> None:
+    engine = engine_for(HIGH)
+    assert feed(engine, "temp", 80, 0) == []  # below the limit: nothing raised
+    (shelve,) = engine.shelve(HOT, user="sup", ts_us=at(1), until_us=at(600))
+    assert "80" in shelve.message and "—" not in shelve.message
+    assert engine.status(HOT, at(2)).message == shelve.message

@@ -337,3 +337,30 @@ def test_a_historian_from_a_newer_version_is_refused(tmp_path: Path) -> None:
 def test_append_table_says_which_columns_are_missing(historian: Historian) -> None:
     with pytest.raises(HistorianError, match=r"missing: \['value'\]"):
         historian.append_table(pa.table({"tag": ["m.a"], "ts": [T0_US]}))
+
+
+def test_close_interrupts_a_read_still_running_on_another_thread(tmp_path: Path) -> None:
+    import threading
+
+    import duckdb
+
+    historian = Historian(tmp_path / "h.duckdb")
+    historian.open()
+    started, outcome = threading.Event(), []
+
+    def long_read() -> None:
+        cursor = historian._cursor()
+        started.set()
+        try:
+            cursor.execute("SELECT sum(i) FROM range(100000000000) t(i)").fetchall()
+            outcome.append("finished")
+        except duckdb.Error as err:
+            outcome.append(type(err).__name__)
+
+    reader = threading.Thread(target=long_read)
+    reader.start()
+    assert started.wait(5)
+    historian.close()  # DuckDB refuses to close a busy connection: close() interrupts the read
+    reader.join(10)
+    assert not reader.is_alive()
+    assert outcome and outcome[0] != "finished"

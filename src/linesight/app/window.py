@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import replace
 from datetime import datetime
+from pathlib import Path
 
 from PySide6.QtCore import QEvent, Qt, QTimer
 from PySide6.QtGui import QCloseEvent
@@ -32,6 +33,7 @@ from linesight.app.reporting import Words
 from linesight.app.screens.alarms import AlarmsScreen
 from linesight.app.screens.diagnostics import DiagnosticsScreen
 from linesight.app.screens.downtime import DowntimeScreen
+from linesight.app.screens.fleet import FleetScreen, may_see_fleet
 from linesight.app.screens.history import HistoryScreen
 from linesight.app.screens.machine import MachineScreen
 from linesight.app.screens.overview import OverviewScreen
@@ -43,6 +45,7 @@ from linesight.domain.plant import PlantConfig
 from linesight.domain.users import Permission, allowed
 from linesight.runtime.alarms import AlarmSnapshot
 from linesight.runtime.commands import NOBODY, Actor
+from linesight.runtime.plantfile import DEMO_PLANT
 from linesight.widgets.alarm_banner import AlarmBanner
 from linesight.widgets.palette import PALETTES, Palette
 from linesight.widgets.texts import translate
@@ -73,7 +76,10 @@ class MainWindow(QMainWindow):
         self.overview = OverviewScreen(bridge, plant)
         self.machine = MachineScreen(bridge, plant)
         self.history = HistoryScreen(bridge, plant)
-        self.diagnostics = DiagnosticsScreen(bridge)
+        self.diagnostics = DiagnosticsScreen(
+            bridge, act_as=self.act_as, plant_path=Path(settings.plant) if settings.plant else DEMO_PLANT
+        )
+        self.fleet = FleetScreen(bridge, plant)  # managers' view of every plant (the fleet API)
         self.downtime = DowntimeScreen(bridge, plant, self.act_as)
         self.reports = ReportsScreen(bridge, plant)
         self.stack = QStackedWidget()
@@ -84,6 +90,7 @@ class MainWindow(QMainWindow):
             self.diagnostics,
             self.downtime,
             self.reports,
+            self.fleet,
         ):
             self.stack.addWidget(screen)
         self.overview.machineOpened.connect(self.show_machine)
@@ -112,6 +119,7 @@ class MainWindow(QMainWindow):
         self.nav_downtime = self._nav_button(lambda: self.show_downtime(None))
         self.nav_reports = self._nav_button(self.show_reports)
         self.nav_alarms = self._nav_button(lambda: self.show_alarms(None))
+        self.nav_fleet = self._nav_button(lambda: self._show(self.fleet, self.nav_fleet))
         self.user = QPushButton()
         self.user.clicked.connect(self._user_clicked)
         self.language = QPushButton()
@@ -186,6 +194,7 @@ class MainWindow(QMainWindow):
             self.nav_reports,
             self.nav_history,
             self.nav_diagnostics,
+            self.nav_fleet,
         )
 
     def _show(self, screen: QWidget, nav: QPushButton | None) -> None:
@@ -274,6 +283,10 @@ class MainWindow(QMainWindow):
     # ------------------------------------------------------------------ users
 
     def _show_user(self, actor: Actor) -> None:
+        self.nav_fleet.setVisible(may_see_fleet(actor.role))
+        if not may_see_fleet(actor.role) and self.stack.currentWidget() is self.fleet:
+            self.show_overview()  # logged out (or another role) while the fleet showed
+        self.diagnostics.set_actor(actor)
         if actor is NOBODY:
             self.user.setText(self.tr("Log in"))
         else:
@@ -387,8 +400,9 @@ class MainWindow(QMainWindow):
                 font_scale=self.settings.font_scale * (1.25 if self.settings.kiosk else 1.0),
                 kiosk=self.settings.kiosk,
             )
-        for screen in (self.overview, self.machine, self.history, self.downtime, self.reports):
+        for screen in (self.overview, self.machine, self.history, self.downtime, self.reports, self.fleet):
             screen.apply_palette(palette)
+        self.diagnostics.apply_palette(palette)
         self.alarms.apply_palette(palette)
         self.banner.apply_palette(palette)
 
@@ -417,6 +431,7 @@ class MainWindow(QMainWindow):
         self.theme_button.setText(self.tr("Night") if self.settings.theme == "light" else self.tr("Day"))
         self.exit_kiosk.setText(self.tr("Exit"))
         self.nav_alarms.setText(translate("MainWindow", "Alarms"))
+        self.nav_fleet.setText(translate("MainWindow", "Fleet"))
         self._show_user(self.session.actor)
         self._update_clock()
 

@@ -241,6 +241,10 @@ class AlarmEngine:
             alarm.since_us = ts
         if comment:
             alarm.comment = comment
+        if not alarm.active and alarm.raised_us is None:
+            # Shelved or taken out of service before it was ever raised: its message says what the
+            # value is now, rather than the "—" it was made with before any sample came.
+            alarm.message = render(alarm.d, alarm.value, alarm.limit)
         d = alarm.d
         self._out.append(
             AlarmEvent(

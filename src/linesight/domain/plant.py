@@ -19,6 +19,7 @@ from pydantic import (
 )
 
 from linesight.domain.alarm_rules import RULE_KINDS, AlarmOptions, AlarmRule, rule_issues
+from linesight.domain.cloud import CloudConfig
 from linesight.domain.errors import ConfigError
 from linesight.domain.machine import MachineState
 from linesight.domain.notifications import (
@@ -269,6 +270,8 @@ class PlantConfig(_Model):
     # The reasons an operator codes a stop with, and rejects with; without them, the built-in ones.
     downtime_reasons: list[ReasonCategory] = Field(default_factory=default_downtime_reasons, min_length=1)
     reject_reasons: list[RejectReasonConfig] = Field(default_factory=default_reject_reasons, min_length=1)
+    # Store-and-forward to the cloud over MQTT (docs/cloud/edge.md); none without it.
+    cloud: CloudConfig | None = None
 
     def machines(self) -> Iterable[tuple[SiteConfig, LineConfig, MachineConfig]]:
         for site in self.sites:

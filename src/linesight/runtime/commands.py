@@ -260,6 +260,20 @@ class Commands:
         await self._audit(actor, action, alarm_id, old=old, new=f"{to_state} {new}".strip())
         return events
 
+    async def cloud_sync(self, actor: Actor, on: bool) -> None:
+        """Switch cloud sync on or off (manager or admin); the switch, a refusal or a failure is audited."""
+        new = "on" if on else "off"
+        await self.check(actor, Permission.SWITCH_CLOUD_SYNC, "cloud_sync")
+        sync = self.engine.cloud_sync
+        if sync is None:
+            detail = "the plant file has no cloud: section"
+            await self._audit(
+                actor, "switch_cloud_sync", "cloud_sync", new=new, outcome="failed", detail=detail
+            )
+            raise LineSightError(f"cloud sync cannot be switched: {detail}")
+        before = await sync.switch(on)
+        await self._audit(actor, "switch_cloud_sync", "cloud_sync", old="on" if before else "off", new=new)
+
     async def record(self, actor: Actor, action: str, target: str, *, old: str = "", new: str = "") -> None:
         """An action the HMI itself carried out (exit kiosk, change a setting): into the audit trail."""
         await self._audit(actor, action, target, old=old, new=new)

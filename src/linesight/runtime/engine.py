@@ -22,6 +22,7 @@ from linesight.drivers.base import Driver, DriverFactory
 from linesight.runtime.alarms import AlarmJournal, AlarmService
 from linesight.runtime.backoff import Backoff
 from linesight.runtime.bus import SampleBus
+from linesight.runtime.cloud_sync import CloudHistorian, CloudSync
 from linesight.runtime.coordinator import Coordinator
 from linesight.runtime.health import ConnectionState, MachineHealth, RateMeter
 from linesight.runtime.live import RING_POINTS, LiveCache
@@ -111,6 +112,12 @@ class Engine:
             Notifier(plant.notifications, clock=clock) if plant.notifications is not None else None
         )
         self.notice_for = NoticeMaker(plant)
+        # Store-and-forward to the cloud, when the plant file has a cloud section (docs/cloud/edge.md).
+        self.cloud_sync = (
+            CloudSync(plant, historian, tracker=self.machines, clock=clock)
+            if plant.cloud is not None and isinstance(historian, CloudHistorian)
+            else None
+        )
         self._coordinators: dict[str, Coordinator] = {}
         self._broken: dict[str, MachineHealth] = {}
         self._tasks: list[asyncio.Task[None]] = []
@@ -165,6 +172,8 @@ class Engine:
         self._unsubscribe.append(self.bus.subscribe(self.alarms.update))
         self._unsubscribe.append(self.alarms.follow(self.machines))
         self._tasks.append(asyncio.create_task(self.alarms.run(), name="alarms"))
+        if self.cloud_sync is not None:
+            await self.cloud_sync.start()
 
         for machine in machines:
             driver = self._create_driver(machine)
@@ -200,6 +209,8 @@ class Engine:
                     "task %s did not stop within %g s; leaving it behind", task.get_name(), STOP_TIMEOUT_S
                 )
         self._tasks.clear()
+        if self.cloud_sync is not None:
+            await self.cloud_sync.stop()
         await asyncio.gather(*(coordinator.close() for coordinator in self._coordinators.values()))
         if self.writer is not None:
             await self.writer.flush()

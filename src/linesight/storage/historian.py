@@ -8,10 +8,12 @@ the same transaction, so they are always current and never recomputed from raw.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import threading
 import time
+import weakref
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -30,6 +32,7 @@ from linesight.domain.errors import HistorianError
 from linesight.domain.tags import Quality, Sample, TagSpec
 from linesight.domain.users import AuditEntry, Role, User
 from linesight.storage.alarm_journal import ALARM_SCHEMA, AlarmJournalRecords
+from linesight.storage.outbox import OutboxRecords
 from linesight.storage.production import PRODUCTION_SCHEMA, ProductionRecords
 from linesight.storage.resolution import US_PER_S, Plan, Resolution, plan_query
 
@@ -41,6 +44,8 @@ SCHEMA_VERSION = 1
 # (bench/query.py); at 32 MB the rollup merges of a large plant ran out of memory in a long test.
 DEFAULT_MEMORY_LIMIT = "64MB"
 META_TABLE = "linesight_meta"
+# How long close() interrupts a read still running on another thread before it gives up.
+CLOSE_WAIT_S = 2.0
 
 _SCHEMA = f"""
 CREATE TABLE IF NOT EXISTS {META_TABLE} (key VARCHAR PRIMARY KEY, value VARCHAR NOT NULL);
@@ -218,7 +223,7 @@ class _TagIds:
     next_id: int = 1
 
 
-class Historian(ProductionRecords, AlarmJournalRecords):
+class Historian(ProductionRecords, AlarmJournalRecords, OutboxRecords):
     """One DuckDB file. Thread-safe: writes are serialised; each query takes its own cursor."""
 
     def __init__(
@@ -238,6 +243,8 @@ class Historian(ProductionRecords, AlarmJournalRecords):
         self._threads = threads
         self._clock = clock
         self._con: duckdb.DuckDBPyConnection | None = None
+        # The cursors handed out (each thread reads through its own): close() interrupts the busy ones.
+        self._cursors: weakref.WeakSet[duckdb.DuckDBPyConnection] = weakref.WeakSet()
         self._write_lock = threading.Lock()
         self._tags = _TagIds()
         self._next_seq = 1
@@ -281,10 +288,27 @@ class Historian(ProductionRecords, AlarmJournalRecords):
         self._con = con
 
     def close(self) -> None:
+        """Close the file. A read still running on another thread (a cancelled task's worker thread
+        outlives the task) is interrupted first: DuckDB refuses to close a connection while one of its
+        cursors is busy."""
         with self._write_lock:
-            if self._con is not None:
-                self._con.close()
-                self._con = None
+            con, self._con = self._con, None
+            if con is None:
+                return
+            deadline = time.monotonic() + CLOSE_WAIT_S
+            while True:
+                for cursor in list(self._cursors):
+                    with contextlib.suppress(duckdb.Error):
+                        cursor.interrupt()
+                try:
+                    con.close()
+                    return
+                except duckdb.ConnectionException:
+                    return  # already closed: a refused close() closes the connection itself before it fails
+                except duckdb.ResourceInUseException:
+                    if time.monotonic() > deadline:
+                        raise
+                    time.sleep(0.01)
 
     def _check_and_prepare(self, con: duckdb.DuckDBPyConnection) -> None:
         try:
@@ -333,6 +357,7 @@ class Historian(ProductionRecords, AlarmJournalRecords):
         if self._con is None:
             raise HistorianError(f"historian {self.path} is not open")
         cursor = self._con.cursor()
+        self._cursors.add(cursor)
         return cursor
 
     # ------------------------------------------------------------------ tags

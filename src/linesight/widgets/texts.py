@@ -6,6 +6,8 @@ repaint or retranslation.
 
 from __future__ import annotations
 
+import math
+import re
 from datetime import UTC, datetime, timedelta
 
 from PySide6.QtCore import QCoreApplication, QLocale
@@ -90,11 +92,95 @@ def alarm_state_name(state: AlarmState) -> str:
 
 
 def alarm_message(message: str, machine_name: str) -> str:
-    """An alarm's message where its machine is shown beside it: without the "Machine: " it starts with."""
+    """An alarm's message where its machine is shown beside it: without the "Machine: " it starts with.
+
+    A message the engine made from its built-in template (no ``message:`` in the plant file) is said
+    again in the HMI's language, with the value and limit it was raised with; a plant's own message is
+    shown as written.
+    """
     prefix = f"{machine_name}: "
     if machine_name and message.startswith(prefix) and len(message) > len(prefix):
-        return message[len(prefix) :]
-    return message
+        message = message[len(prefix) :]
+    return _built_in_message(message) or message
+
+
+# The engine's built-in message bodies (domain.alarm_conditions.default_template without the
+# "{machine}: " it starts with), as the engine renders them: spaces collapsed, no unit when there is none.
+_BODIES: tuple[tuple[str, str], ...] = (
+    ("hh", "{tag} high-high at {value} {unit} (limit {limit} {unit})"),
+    ("h", "{tag} high at {value} {unit} (limit {limit} {unit})"),
+    ("l", "{tag} low at {value} {unit} (limit {limit} {unit})"),
+    ("ll", "{tag} low-low at {value} {unit} (limit {limit} {unit})"),
+    ("deviation", "{tag} off its setpoint at {value} {unit} (limit {limit} {unit})"),
+    ("rate_of_change", "{tag} changing at {value} {unit} (limit {limit} {unit})"),
+    ("discrete", "{tag} is {value}"),
+    ("stale", "no fresh value of {tag} for {limit} {unit}"),
+    ("machine_stopped", "{value} for {limit} {unit} or longer"),
+)
+
+
+def _body_pattern(body: str) -> re.Pattern[str]:
+    pattern = re.escape(body)
+    for field, group in (
+        ("tag", r"(?P<tag>[^\s]+)"),
+        ("value", r"(?P<value>.+?)"),
+        ("limit", r"(?P<limit>[^\s()]+)"),
+    ):
+        pattern = pattern.replace(re.escape("{" + field + "}"), group)
+    unit = re.escape(" {unit}")
+    pattern = pattern.replace(unit, r"(?:\ (?P<unit>[^\s()]+))?", 1).replace(unit, r"(?:\ (?P=unit))?")
+    return re.compile(f"^{pattern}$")
+
+
+_PATTERNS = tuple((kind, _body_pattern(body)) for kind, body in _BODIES)
+
+
+def _shown_number(text: str) -> str:
+    """A number as the engine wrote it (61.8, 1.2e+03), in the current locale; anything else as is."""
+    try:
+        value = float(text)
+    except ValueError:
+        return text
+    if not math.isfinite(value):
+        return text
+    places = len(text.split(".", 1)[1]) if "." in text and "e" not in text.lower() else 0
+    if "e" in text.lower():
+        return QLocale().toString(value, "g", 3)
+    return QLocale().toString(value, "f", places)
+
+
+def _built_in_message(body: str) -> str | None:
+    for kind, pattern in _PATTERNS:
+        found = pattern.match(body)
+        if found is not None:
+            return _say(kind, found.groupdict())
+    return None
+
+
+def _say(kind: str, parts: dict[str, str | None]) -> str:
+    unit = parts.get("unit") or ""
+
+    def with_unit(text: str) -> str:
+        return f"{text} {unit}" if unit else text
+
+    value = _shown_number(parts.get("value") or "")
+    if kind == "machine_stopped" and value in {state.value for state in MachineState}:
+        value = state_name(MachineState(value)).lower()
+    elif kind != "discrete":
+        value = with_unit(value)
+    texts = {
+        "hh": translate("AlarmMessage", "%1 high-high at %2 (limit %3)"),
+        "h": translate("AlarmMessage", "%1 high at %2 (limit %3)"),
+        "l": translate("AlarmMessage", "%1 low at %2 (limit %3)"),
+        "ll": translate("AlarmMessage", "%1 low-low at %2 (limit %3)"),
+        "deviation": translate("AlarmMessage", "%1 off its setpoint at %2 (limit %3)"),
+        "rate_of_change": translate("AlarmMessage", "%1 changing at %2 (limit %3)"),
+        "discrete": translate("AlarmMessage", "%1 is %2"),
+        "stale": translate("AlarmMessage", "No fresh value of %1 for %3"),
+        "machine_stopped": translate("AlarmMessage", "%2 for %3 or longer"),
+    }
+    limit = with_unit(_shown_number(parts.get("limit") or ""))
+    return texts[kind].replace("%1", parts.get("tag") or "").replace("%2", value).replace("%3", limit)
 
 
 def clock_time(moment: datetime | None, now: datetime | None = None) -> str:

@@ -72,6 +72,45 @@
     </message>
 </context>
 <context>
+    <name>AlarmMessage</name>
+    <message>
+        <source>%1 high-high at %2 (limit %3)</source>
+        <translation>%1 muito alto em %2 (limite %3)</translation>
+    </message>
+    <message>
+        <source>%1 high at %2 (limit %3)</source>
+        <translation>%1 alto em %2 (limite %3)</translation>
+    </message>
+    <message>
+        <source>%1 low at %2 (limit %3)</source>
+        <translation>%1 baixo em %2 (limite %3)</translation>
+    </message>
+    <message>
+        <source>%1 low-low at %2 (limit %3)</source>
+        <translation>%1 muito baixo em %2 (limite %3)</translation>
+    </message>
+    <message>
+        <source>%1 off its setpoint at %2 (limit %3)</source>
+        <translation>%1 fora do setpoint em %2 (limite %3)</translation>
+    </message>
+    <message>
+        <source>%1 changing at %2 (limit %3)</source>
+        <translation>%1 variando a %2 (limite %3)</translation>
+    </message>
+    <message>
+        <source>%1 is %2</source>
+        <translation>%1 está %2</translation>
+    </message>
+    <message>
+        <source>No fresh value of %1 for %3</source>
+        <translation>Sem valor novo de %1 há %3</translation>
+    </message>
+    <message>
+        <source>%2 for %3 or longer</source>
+        <translation>%2 por %3 ou mais</translation>
+    </message>
+</context>
+<context>
     <name>AlarmPriority</name>
     <message>
         <source>Critical</source>
@@ -460,6 +499,85 @@
     </message>
 </context>
 <context>
+    <name>CloudPanel</name>
+    <message>
+        <source>Switching cloud sync…</source>
+        <translation>Alternando a sincronização com a nuvem…</translation>
+    </message>
+    <message>
+        <source>Cloud sync was not switched: %1</source>
+        <translation>A sincronização com a nuvem não foi alternada: %1</translation>
+    </message>
+    <message>
+        <source>Log in to switch cloud sync</source>
+        <translation>Entre para ligar ou desligar a sincronização com a nuvem</translation>
+    </message>
+    <message>
+        <source>Not set up: the plant file has no cloud section.</source>
+        <translation>Não configurada: o arquivo da planta não tem a seção cloud.</translation>
+    </message>
+    <message>
+        <source>Off: nothing leaves this machine.</source>
+        <translation>Desligada: nenhum dado sai desta máquina.</translation>
+    </message>
+    <message>
+        <source>On, connected to the broker.</source>
+        <translation>Ligada, conectada ao broker.</translation>
+    </message>
+    <message>
+        <source>On, not connected: retrying; the backlog waits in the historian.</source>
+        <translation>Ligada, sem conexão: tentando de novo; os pendentes aguardam no historiador.</translation>
+    </message>
+    <message>
+        <source>%1 samples/s</source>
+        <translation>%1 amostras/s</translation>
+    </message>
+    <message>
+        <source>none</source>
+        <translation>nenhum</translation>
+    </message>
+    <message>
+        <source>Switch off</source>
+        <translation>Desligar</translation>
+    </message>
+    <message>
+        <source>Switch on</source>
+        <translation>Ligar</translation>
+    </message>
+    <message>
+        <source>Only a manager or an administrator may switch cloud sync (log in first).</source>
+        <translation>Só um gerente ou um administrador pode ligar ou desligar a sincronização (entre primeiro).</translation>
+    </message>
+    <message>
+        <source>Cloud sync</source>
+        <translation>Sincronização com a nuvem</translation>
+    </message>
+    <message>
+        <source>Backlog (samples)</source>
+        <translation>Pendentes (amostras)</translation>
+    </message>
+    <message>
+        <source>Oldest unsent</source>
+        <translation>Mais antiga não enviada</translation>
+    </message>
+    <message>
+        <source>Publish rate</source>
+        <translation>Taxa de envio</translation>
+    </message>
+    <message>
+        <source>Retries</source>
+        <translation>Novas tentativas</translation>
+    </message>
+    <message>
+        <source>Gaps</source>
+        <translation>Lacunas</translation>
+    </message>
+    <message>
+        <source>Last error</source>
+        <translation>Último erro</translation>
+    </message>
+</context>
+<context>
     <name>DiagnosticsScreen</name>
     <message>
         <source>connected</source>
@@ -478,8 +596,32 @@
         <translation>parado</translation>
     </message>
     <message>
+        <source>Export a diagnostics bundle</source>
+        <translation>Exportar pacote de diagnóstico</translation>
+    </message>
+    <message>
+        <source>Zip archives (*.zip)</source>
+        <translation>Arquivos zip (*.zip)</translation>
+    </message>
+    <message>
+        <source>Writing the diagnostics bundle…</source>
+        <translation>Gravando o pacote de diagnóstico…</translation>
+    </message>
+    <message>
+        <source>Diagnostics bundle written to %1</source>
+        <translation>Pacote de diagnóstico gravado em %1</translation>
+    </message>
+    <message>
+        <source>The diagnostics bundle could not be written to %1: %2</source>
+        <translation>Não foi possível gravar o pacote de diagnóstico em %1: %2</translation>
+    </message>
+    <message>
         <source>Connections</source>
         <translation>Conexões</translation>
+    </message>
+    <message>
+        <source>Export diagnostics bundle…</source>
+        <translation>Exportar pacote de diagnóstico…</translation>
     </message>
     <message>
         <source>Machine</source>
@@ -694,6 +836,97 @@
     <message>
         <source>%1 d %2 h</source>
         <translation>%1 d %2 h</translation>
+    </message>
+</context>
+<context>
+    <name>FleetScreen</name>
+    <message>
+        <source>The fleet view is not set up: give the fleet API&apos;s address and key in the plant file (cloud: api_url, api_key_file) or in %1 and %2.</source>
+        <translation>A visão da frota não está configurada: informe o endereço e a chave da API da frota no arquivo da planta (cloud: api_url, api_key_file) ou em %1 e %2.</translation>
+    </message>
+    <message>
+        <source>The fleet API refused the API key (%1). Ask for a valid key.</source>
+        <translation>A API da frota recusou a chave de API (%1). Peça uma chave válida.</translation>
+    </message>
+    <message>
+        <source>The fleet API gave an answer this screen cannot read (%1).</source>
+        <translation>A API da frota deu uma resposta que esta tela não consegue ler (%1).</translation>
+    </message>
+    <message>
+        <source>The fleet API cannot be reached (%1). Retrying every 30 s.</source>
+        <translation>A API da frota não responde (%1). Nova tentativa a cada 30 s.</translation>
+    </message>
+    <message>
+        <source>%1 · %2 machines</source>
+        <translation>%1 · %2 máquinas</translation>
+    </message>
+    <message>
+        <source>Updated %1</source>
+        <translation>Atualizado às %1</translation>
+    </message>
+    <message>
+        <source>All sites</source>
+        <translation>Todas as plantas</translation>
+    </message>
+    <message>
+        <source>(no line)</source>
+        <translation>(sem linha)</translation>
+    </message>
+    <message>
+        <source>OEE</source>
+        <translation>OEE</translation>
+    </message>
+    <message>
+        <source>Availability</source>
+        <translation>Disponibilidade</translation>
+    </message>
+    <message>
+        <source>Performance</source>
+        <translation>Desempenho</translation>
+    </message>
+    <message>
+        <source>Quality</source>
+        <translation>Qualidade</translation>
+    </message>
+    <message>
+        <source>edge offline</source>
+        <translation>borda desconectada</translation>
+    </message>
+    <message>
+        <source>Fleet</source>
+        <translation>Frota</translation>
+    </message>
+    <message>
+        <source>Current shift</source>
+        <translation>Turno atual</translation>
+    </message>
+    <message>
+        <source>Today</source>
+        <translation>Hoje</translation>
+    </message>
+    <message>
+        <source>This week</source>
+        <translation>Esta semana</translation>
+    </message>
+    <message>
+        <source>Refresh</source>
+        <translation>Atualizar</translation>
+    </message>
+    <message>
+        <source>Site / line / machine</source>
+        <translation>Planta / linha / máquina</translation>
+    </message>
+    <message>
+        <source>State</source>
+        <translation>Estado</translation>
+    </message>
+    <message>
+        <source>For</source>
+        <translation>Há</translation>
+    </message>
+    <message>
+        <source>Good parts</source>
+        <translation>Peças boas</translation>
     </message>
 </context>
 <context>
@@ -1020,6 +1253,10 @@
     <message>
         <source>Alarms</source>
         <translation>Alarmes</translation>
+    </message>
+    <message>
+        <source>Fleet</source>
+        <translation>Frota</translation>
     </message>
     <message>
         <source>No active alarms</source>

@@ -1,0 +1,1 @@
+"""Revisions of the backend schema, oldest first."""

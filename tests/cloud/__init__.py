@@ -1,0 +1,1 @@
+"""Cloud sync tests: codec, forwarder against a real Mosquitto, the sync toggle."""

@@ -1,0 +1,1 @@
+"""Fleet backend tests: provisioning, ingest, consumer, API."""

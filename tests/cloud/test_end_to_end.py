@@ -117,6 +117,10 @@ async def test_a_broker_outage_while_forwarding_loses_and_doubles_nothing_in_the
     # Every sample confirmed by the backend, and that recorded: retention may now delete them.
     assert historian.outbox_watermark("samples.confirmed") == last
     assert confirmations.pending("samples") == 0
+    health = forwarder.health()  # what the diagnostics screen and /metrics show
+    assert (health.unconfirmed, health.resent) == (0, forwarder.resent_rows)
+    assert forwarder.metrics.registry.get_sample_value("backlog_unconfirmed_rows") == 0
+    assert (forwarder.metrics.registry.get_sample_value("resent_rows_total") or 0) == forwarder.resent_rows
     duplicates = metrics.registry.get_sample_value("dedupe_total", {"kind": "samples"}) or 0
     print(
         f"broker outage: {last} samples stored once; {forwarder.resent_rows} sent again after the broker "

@@ -31,6 +31,10 @@ class BacklogHealth:
     retries: int  # connection attempts that failed, and publishes that were not acknowledged
     gaps: int  # ranges of samples dropped unforwarded (retention cap, or older than max_backlog_age)
     watermark: int  # highest sequence number below which everything is acknowledged (durably)
+    # Samples the broker acknowledged that the backend has not yet confirmed storing (None: confirmations
+    # are off), and samples and events sent again because a later confirmation showed them lost.
+    unconfirmed: int | None = None
+    resent: int = 0
     last_error: str | None
     last_error_at: float | None
 
@@ -88,6 +92,16 @@ class EdgeMetrics:
             "published_bytes", "Payload bytes acknowledged by the broker", registry=r
         )
         self.gaps = Counter("backlog_gap", "Ranges of samples dropped before they were forwarded", registry=r)
+        self.unconfirmed = Gauge(
+            "backlog_unconfirmed_rows",
+            "Samples acknowledged by the broker, not yet confirmed stored by the backend",
+            registry=r,
+        )
+        self.resent = Counter(
+            "resent_rows",
+            "Samples and events sent again after a later confirmation showed them lost",
+            registry=r,
+        )
         self.connected = Gauge("broker_connected", "1 while connected to the broker", registry=r)
         self.sync_enabled = Gauge("cloud_sync_enabled", "1 while cloud sync is switched on", registry=r)
         self.live_lag = Gauge(

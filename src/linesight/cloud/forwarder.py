@@ -523,6 +523,10 @@ class Forwarder:
         self.machines = tuple(machines)
         self.options = options or ForwarderOptions()
         self.metrics = metrics or EdgeMetrics()
+        # Read when /metrics is scraped: the confirmations change with every message and every ack.
+        self.metrics.unconfirmed.set_function(
+            lambda: 0.0 if self._confirm is None else float(self._confirm.pending(SAMPLES))
+        )
         self._clock = clock
         self._rng = rng or random.Random()
         self._compress = config.compression == "zstd"
@@ -649,6 +653,8 @@ class Forwarder:
             watermark=self._durable_seq or 0,
             last_error=self._last_error,
             last_error_at=self._last_error_at,
+            unconfirmed=None if self._confirm is None else self._confirm.pending(SAMPLES),
+            resent=self._resent,
         )
 
     # ------------------------------------------------------------------ the connection loop
@@ -893,6 +899,8 @@ class Forwarder:
         if self._confirm is not None and job.parts:
             self._confirm.sent(job.parts, self._clock())
         self._resent += job.resent_rows
+        if job.resent_rows:
+            self.metrics.resent.inc(job.resent_rows)
         if job.lane == "resend":
             return
         if job.lane == "events":

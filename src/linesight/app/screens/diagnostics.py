@@ -92,7 +92,7 @@ class CloudPanel(QFrame):
         self.values: dict[str, QLabel] = {}
         grid = QGridLayout()
         grid.setHorizontalSpacing(16)
-        for index, name in enumerate(("rows", "oldest", "rate", "retries", "gaps", "error")):
+        for index, name in enumerate(("rows", "oldest", "rate", "retries", "gaps", "unconfirmed", "error")):
             label = QLabel()
             label.setProperty("role", "muted")
             value = QLabel()
@@ -189,6 +189,13 @@ class CloudPanel(QFrame):
             self.values["rate"].setText(self.tr("%1 samples/s").replace("%1", number(health.publish_rate, 1)))
             self.values["retries"].setText(number(health.retries))
             self.values["gaps"].setText(number(health.gaps))
+            self.values["unconfirmed"].setText(
+                self.tr("confirmations off")
+                if health.unconfirmed is None
+                else self.tr("%1 (%2 sent again)")
+                .replace("%1", number(health.unconfirmed))
+                .replace("%2", number(health.resent))
+            )
             error = health.last_error or self.tr("none")
             if health.last_error and health.last_error_at:
                 when = datetime.fromtimestamp(health.last_error_at).strftime("%d/%m %H:%M:%S")
@@ -218,6 +225,7 @@ class CloudPanel(QFrame):
             "rate": self.tr("Publish rate"),
             "retries": self.tr("Retries"),
             "gaps": self.tr("Gaps"),
+            "unconfirmed": self.tr("Not yet confirmed by the backend"),
             "error": self.tr("Last error"),
         }
         for name, label in self.labels.items():

@@ -533,6 +533,14 @@
         <translation>%1 amostras/s</translation>
     </message>
     <message>
+        <source>confirmations off</source>
+        <translation>confirmações desligadas</translation>
+    </message>
+    <message>
+        <source>%1 (%2 sent again)</source>
+        <translation>%1 (%2 reenviadas)</translation>
+    </message>
+    <message>
         <source>none</source>
         <translation>nenhum</translation>
     </message>
@@ -571,6 +579,10 @@
     <message>
         <source>Gaps</source>
         <translation>Lacunas</translation>
+    </message>
+    <message>
+        <source>Not yet confirmed by the backend</source>
+        <translation>Ainda não confirmadas pelo servidor</translation>
     </message>
     <message>
         <source>Last error</source>

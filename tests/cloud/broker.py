@@ -23,6 +23,7 @@ from types import TracebackType
 import aiomqtt
 
 from linesight.cloud import codec
+from linesight.cloud.mqtt import reading_disconnects
 
 MOSQUITTO = shutil.which("mosquitto") or "/usr/sbin/mosquitto"
 MOSQUITTO_PASSWD = shutil.which("mosquitto_passwd") or "/usr/bin/mosquitto_passwd"
@@ -283,13 +284,15 @@ class Collector:
 
     async def _run(self) -> None:
         while True:
-            client = aiomqtt.Client(
-                self.broker.host,
-                self.broker.port,
-                identifier=self.identifier,
-                clean_session=False,
-                username=self.username,
-                password=self.password,
+            client = reading_disconnects(
+                aiomqtt.Client(
+                    self.broker.host,
+                    self.broker.port,
+                    identifier=self.identifier,
+                    clean_session=False,
+                    username=self.username,
+                    password=self.password,
+                )
             )
             try:
                 async with client:
@@ -299,10 +302,6 @@ class Collector:
                         self._take(str(message.topic), bytes(message.payload))  # type: ignore[arg-type]
             except aiomqtt.MqttError:
                 await asyncio.sleep(0.2)
-            finally:
-                lost = client._disconnected  # read, or asyncio reports it as never retrieved
-                if lost.done() and not lost.cancelled():
-                    lost.exception()
 
     def _take(self, topic: str, payload: bytes) -> None:
         if topic.endswith("/ack"):

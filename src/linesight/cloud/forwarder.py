@@ -51,6 +51,7 @@ from paho.mqtt.enums import MQTTErrorCode
 from linesight.cloud import codec
 from linesight.cloud.codec import Event, MachineInfo, Origin, TagRef
 from linesight.cloud.edge_metrics import BacklogHealth, EdgeMetrics
+from linesight.cloud.mqtt import reading_disconnects
 from linesight.domain.cloud import CloudConfig
 from linesight.domain.errors import LineSightError
 
@@ -477,14 +478,6 @@ def tls_context(config: CloudConfig) -> ssl.SSLContext | None:
     return context
 
 
-def _settle(client: aiomqtt.Client) -> None:
-    """Mark the reason of a lost connection as seen: aiomqtt keeps it in a future that its own exit
-    does not read, and asyncio would print "Future exception was never retrieved" for every outage."""
-    disconnected = getattr(client, "_disconnected", None)
-    if isinstance(disconnected, asyncio.Future) and disconnected.done() and not disconnected.cancelled():
-        disconnected.exception()
-
-
 def explain(err: BaseException) -> str:
     """A person's words for why the broker connection failed."""
     if isinstance(err, aiomqtt.MqttCodeError) and not isinstance(err.rc, MQTTErrorCode):
@@ -713,7 +706,7 @@ class Forwarder:
     def _client(self) -> aiomqtt.Client:
         config = self.config
         offline = codec.encode_status(self.origin, online=False, version=self.options.version)
-        return aiomqtt.Client(
+        client = aiomqtt.Client(
             config.host,
             config.broker_port,
             identifier=config.session_id,
@@ -726,13 +719,10 @@ class Forwarder:
             timeout=self.options.publish_timeout,
             max_inflight_messages=max(20, self.options.max_inflight * 2),
         )
+        return reading_disconnects(client)
 
     async def _session(self) -> None:
-        client = self._client()
-        try:
-            await self._connected_session(client)
-        finally:
-            _settle(client)
+        await self._connected_session(self._client())
 
     async def _connected_session(self, client: aiomqtt.Client) -> None:
         async with client:

@@ -48,6 +48,7 @@ from linesight.cloud.backend.ingest import (
     QuotaExceeded,
     UnknownTenant,
 )
+from linesight.cloud.mqtt import reading_disconnects
 
 log = logging.getLogger(__name__)
 
@@ -333,14 +334,7 @@ class Consumer:
         )
         # PUBACK after the message is stored, not on arrival (aiomqtt has no switch of its own).
         client._client.manual_ack_set(True)
-        try:
-            await self._connected(client)
-        finally:
-            # aiomqtt keeps the reason of a lost connection in a future its own exit does not read:
-            # read it, or asyncio reports "Future exception was never retrieved" after every outage.
-            lost = getattr(client, "_disconnected", None)
-            if isinstance(lost, asyncio.Future) and lost.done() and not lost.cancelled():
-                lost.exception()
+        await self._connected(reading_disconnects(client))
 
     async def _connected(self, client: aiomqtt.Client) -> None:
         config = self.config

@@ -52,6 +52,7 @@ translations: $(STAMP)
 # offscreen into docs/screenshots/hmi/ (see tools/screenshots.py for what the data is).
 screenshots: $(STAMP)
 	$(BIN)/python tools/screenshots.py
+	LINESIGHT_DOC_SHOTS=1 $(BIN)/pytest -q -p no:cacheprovider tests/cloud/backend/test_web.py -k page_shows
 
 # As root (CI containers, fresh machines) install whatever system package is missing; otherwise say what is.
 system-packages:

@@ -2,7 +2,8 @@
 a key given in the address (``#key=...``, for a kiosk or a TV) shows that tenant's machines and never
 another's, in English and in Brazilian Portuguese; a wrong key gets the key form and a message.
 
-The pictures go to docs/screenshots/fleet/ (fleet-web-en.png, fleet-web-pt_BR.png)."""
+The pictures go to the test's temporary folder; with LINESIGHT_DOC_SHOTS=1 (`make screenshots`) to
+docs/screenshots/fleet/ (fleet-web-en.png, fleet-web-pt_BR.png)."""
 
 from __future__ import annotations
 
@@ -77,8 +78,9 @@ def test_the_page_shows_the_keys_tenant_machines_and_no_other_tenants(
     site: tuple[str, Fleet], tmp_path: Path, language: str, words: tuple[str, str]
 ) -> None:
     url, fleet = site
-    SHOTS.mkdir(parents=True, exist_ok=True)
-    shot = SHOTS / f"fleet-web-{language}.png"
+    folder = SHOTS if os.environ.get("LINESIGHT_DOC_SHOTS") == "1" else tmp_path
+    folder.mkdir(parents=True, exist_ok=True)
+    shot = folder / f"fleet-web-{language}.png"
     lang = "pt-BR" if language == "pt_BR" else "en"
     dom = chromium(f"{url}/#key={fleet.key_a}&lang={lang}", tmp_path / "profile", shot)
     assert machines_in(dom) == {"sp-edge/cnc-01", "sp-edge/cnc-02", "sp-edge/prensa-01", "cwb-edge/forno-01"}

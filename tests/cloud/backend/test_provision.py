@@ -22,6 +22,8 @@ from linesight.cloud.backend.provision import (
     create_edge,
     create_site,
     create_tenant,
+    create_user,
+    disable_user,
     mosquitto_hash,
 )
 from linesight.domain.cloud import CloudConfig
@@ -170,3 +172,50 @@ def test_cli_provisions_and_reports_bad_input_on_stderr(
     assert "error: tenant 'acme' already exists" in capsys.readouterr().err
     assert main(["--db", dbfile, "edge", "create", "acme", "plant1", "Edge 2"]) == 2
     assert "edge 'Edge 2' is not a valid name" in capsys.readouterr().err
+
+
+def test_users_hold_keys_and_a_disabled_users_keys_stop_working(engine: Engine) -> None:
+    create_tenant(engine, "acme")
+    create_tenant(engine, "globex")
+    create_user(engine, "acme", "marta", role="manager", name="Marta Souza", email="marta@acme.example")
+    create_user(engine, "globex", "marta", role="viewer")  # the same id in another tenant is another person
+    held = create_api_key(engine, "acme", user="marta")
+    service = create_api_key(engine, "acme", name="wallboard")
+    with engine.connect() as conn:
+        holders = dict(conn.execute(select(db.api_keys.c.name, db.api_keys.c.user_id)).all())
+    assert holders == {"marta's key": "marta", "wallboard": None}
+    assert disable_user(engine, "acme", "marta") == 1
+    with Session(engine) as session:
+        assert tenant_for_api_key(session, held) is None
+        assert tenant_for_api_key(session, service) == "acme"
+    with pytest.raises(ProvisionError, match="user marta of tenant acme is disabled"):
+        create_api_key(engine, "acme", user="marta")
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [
+        ({"user_id": "ana", "role": "owner"}, "role 'owner' is not one of viewer, manager, admin"),
+        ({"user_id": "Ana Maria", "role": "viewer"}, "user"),
+        ({"user_id": "ana", "role": "viewer", "email": "ana-at-acme"}, "'ana-at-acme' is not an e-mail"),
+    ],
+)
+def test_a_bad_user_is_refused_naming_what_is_wrong(
+    engine: Engine, kwargs: dict[str, str], message: str
+) -> None:
+    create_tenant(engine, "acme")
+    given = dict(kwargs)  # the parameters are shared by both dialects' runs
+    user_id = given.pop("user_id")
+    with pytest.raises(ProvisionError, match=message):
+        create_user(engine, "acme", user_id, **given)
+
+
+def test_users_are_unique_per_tenant_and_keys_need_an_existing_user(engine: Engine) -> None:
+    create_tenant(engine, "acme")
+    create_user(engine, "acme", "ana", role="viewer")
+    with pytest.raises(ProvisionError, match="tenant acme already has a user ana"):
+        create_user(engine, "acme", "ana", role="admin")
+    with pytest.raises(ProvisionError, match="tenant acme has no user bruno"):
+        create_api_key(engine, "acme", user="bruno")
+    with pytest.raises(ProvisionError, match="tenant acme has no user bruno"):
+        disable_user(engine, "acme", "bruno")

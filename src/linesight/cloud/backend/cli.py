@@ -90,9 +90,28 @@ def _cmd_backend_user_create(args: argparse.Namespace) -> int:
 def _cmd_apikey_create(args: argparse.Namespace) -> int:
     from linesight.cloud.backend.provision import create_api_key
 
-    key = create_api_key(db.make_engine(args.db), args.tenant, name=args.name)
-    print(f"API key for tenant {args.tenant} (shown only now; the database keeps its hash):")
+    key = create_api_key(db.make_engine(args.db), args.tenant, name=args.name, user=args.user)
+    holder = f", held by {args.user}" if args.user else ""
+    print(f"API key for tenant {args.tenant}{holder} (shown only now; the database keeps its hash):")
     print(key)
+    return 0
+
+
+def _cmd_user_create(args: argparse.Namespace) -> int:
+    from linesight.cloud.backend.provision import create_user
+
+    create_user(
+        db.make_engine(args.db), args.tenant, args.user, role=args.role, name=args.name, email=args.email
+    )
+    print(f"user {args.user} ({args.role}) created in tenant {args.tenant}")
+    return 0
+
+
+def _cmd_user_disable(args: argparse.Namespace) -> int:
+    from linesight.cloud.backend.provision import disable_user
+
+    keys = disable_user(db.make_engine(args.db), args.tenant, args.user)
+    print(f"user {args.user} of tenant {args.tenant} disabled; their {keys} API key(s) no longer work")
     return 0
 
 
@@ -192,10 +211,24 @@ def _parser() -> argparse.ArgumentParser:
     broker_args(p)
     p.set_defaults(func=_cmd_backend_user_create)
 
+    p_user = sub.add_parser("user", help="the tenant's people").add_subparsers(dest="action", required=True)
+    p = p_user.add_parser("create")
+    p.add_argument("tenant")
+    p.add_argument("user")
+    p.add_argument("--role", choices=db.USER_ROLES, default="viewer")
+    p.add_argument("--name", default="")
+    p.add_argument("--email")
+    p.set_defaults(func=_cmd_user_create)
+    p = p_user.add_parser("disable", help="disable a user: the keys they hold stop working")
+    p.add_argument("tenant")
+    p.add_argument("user")
+    p.set_defaults(func=_cmd_user_disable)
+
     p_key = sub.add_parser("apikey", help="fleet API keys").add_subparsers(dest="action", required=True)
     p = p_key.add_parser("create")
     p.add_argument("tenant")
     p.add_argument("--name", default="")
+    p.add_argument("--user", help="the tenant's user who holds the key (default: a service key)")
     p.set_defaults(func=_cmd_apikey_create)
 
     p = sub.add_parser("consume", help="run MQTT consumer instances (shared subscription)")

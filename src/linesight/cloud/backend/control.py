@@ -1,4 +1,4 @@
-"""The control plane as ORM classes: plans (quotas), tenants, sites, edges and API keys.
+"""The control plane as ORM classes: plans (quotas), tenants, sites, edges, users and API keys.
 
 The classes map the Core tables of ``db`` (one metadata, one schema): the bulk path keeps using Core,
 provisioning and the API's key check use these.
@@ -66,6 +66,18 @@ class Edge(Base):
     version: Mapped[str | None]
 
 
+class User(Base):
+    __table__ = db.users
+
+    tenant_id: Mapped[str]
+    id: Mapped[str]
+    name: Mapped[str]
+    email: Mapped[str | None]
+    role: Mapped[str]
+    created_at: Mapped[datetime]
+    disabled_at: Mapped[datetime | None]
+
+
 class ApiKey(Base):
     __table__ = db.api_keys
 
@@ -76,6 +88,7 @@ class ApiKey(Base):
     name: Mapped[str]
     created_at: Mapped[datetime]
     revoked_at: Mapped[datetime | None]
+    user_id: Mapped[str | None]
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -154,6 +167,10 @@ def tenant_for_api_key(session: Session, key: str) -> str | None:
         return None
     if not hmac.compare_digest(row.secret_hash, hash_secret(parts[2])):
         return None
+    if row.user_id is not None:
+        holder = session.get(User, (row.tenant_id, row.user_id))
+        if holder is None or holder.disabled_at is not None:
+            return None  # a disabled (or removed) user's keys stop working with them
     return row.tenant_id
 
 

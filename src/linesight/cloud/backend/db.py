@@ -106,6 +106,21 @@ edges = Table(
     ForeignKeyConstraint(["tenant_id", "site_id"], ["sites.tenant_id", "sites.id"], ondelete="CASCADE"),
 )
 
+# The people of a tenant: who holds an API key, with what role; disabling one stops their keys.
+USER_ROLES = ("viewer", "manager", "admin")
+users = Table(
+    "users",
+    metadata,
+    Column("tenant_id", Name, primary_key=True),
+    Column("id", Name, primary_key=True),
+    Column("name", String(200), nullable=False),
+    Column("email", String(320), nullable=True),
+    Column("role", String(16), nullable=False),
+    Column("created_at", TS, nullable=False),
+    Column("disabled_at", TS, nullable=True),
+    ForeignKeyConstraint(["tenant_id"], ["tenants.id"], ondelete="CASCADE"),
+)
+
 api_keys = Table(
     "api_keys",
     metadata,
@@ -116,6 +131,7 @@ api_keys = Table(
     Column("name", String(200), nullable=False),
     Column("created_at", TS, nullable=False),
     Column("revoked_at", TS, nullable=True),
+    Column("user_id", Name, nullable=True),  # the tenant's user who holds it; None: a service key
     ForeignKeyConstraint(["tenant_id"], ["tenants.id"], ondelete="CASCADE"),
 )
 

@@ -23,7 +23,8 @@ from sqlalchemy import Engine, func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from linesight.cloud.backend.control import ApiKey, Edge, Plan, Site, Tenant, new_api_key, utcnow
+from linesight.cloud.backend import db
+from linesight.cloud.backend.control import ApiKey, Edge, Plan, Site, Tenant, User, new_api_key, utcnow
 
 NAME_RE = re.compile(r"^[a-z0-9][a-z0-9_-]{0,62}$")
 TOPIC_ROOT = "linesight/v1"
@@ -258,20 +259,70 @@ def create_edge(
     return EdgeCredentials(tenant=tenant_id, site=site_id, edge=edge_id, username=username, password=password)
 
 
-def create_api_key(engine: Engine, tenant_id: str, *, name: str = "") -> str:
-    """A new API key for the fleet API; only its hash is stored, the key is returned once."""
+_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+
+
+def create_user(
+    engine: Engine, tenant_id: str, user_id: str, *, role: str, name: str = "", email: str | None = None
+) -> None:
+    """A person of the tenant, with a role (viewer, manager or admin), who may hold API keys."""
+    check_name(tenant_id, "tenant")
+    check_name(user_id, "user")
+    if role not in db.USER_ROLES:
+        raise ProvisionError(f"user {user_id}: role {role!r} is not one of {', '.join(db.USER_ROLES)}")
+    if email is not None and not _EMAIL.match(email):
+        raise ProvisionError(f"user {user_id}: {email!r} is not an e-mail address")
+    with Session(engine) as session, session.begin():
+        _tenant(session, tenant_id)
+        if session.get(User, (tenant_id, user_id)) is not None:
+            raise ProvisionError(f"tenant {tenant_id} already has a user {user_id}")
+        session.add(
+            User(
+                tenant_id=tenant_id,
+                id=user_id,
+                name=name or user_id,
+                email=email,
+                role=role,
+                created_at=utcnow(),
+            )
+        )
+
+
+def disable_user(engine: Engine, tenant_id: str, user_id: str) -> int:
+    """Disable a user: the keys they hold stop working at once. Returns how many keys they hold."""
+    with Session(engine) as session, session.begin():
+        user = session.get(User, (tenant_id, user_id))
+        if user is None:
+            raise ProvisionError(f"tenant {tenant_id} has no user {user_id}")
+        user.disabled_at = user.disabled_at or utcnow()
+        keys = session.scalars(
+            select(ApiKey).where(ApiKey.tenant_id == tenant_id, ApiKey.user_id == user_id)
+        ).all()
+    return len(keys)
+
+
+def create_api_key(engine: Engine, tenant_id: str, *, name: str = "", user: str | None = None) -> str:
+    """A new API key for the fleet API, held by ``user`` or (None) a service; only its hash is stored,
+    the key is returned once."""
     check_name(tenant_id, "tenant")
     key, prefix, secret_hash = new_api_key()
     with Session(engine) as session, session.begin():
         _tenant(session, tenant_id)
+        if user is not None:
+            holder = session.get(User, (tenant_id, user))
+            if holder is None:
+                raise ProvisionError(f"tenant {tenant_id} has no user {user} (linesight-cloud user create)")
+            if holder.disabled_at is not None:
+                raise ProvisionError(f"user {user} of tenant {tenant_id} is disabled")
         session.add(
             ApiKey(
                 id=secrets.token_hex(8),
                 tenant_id=tenant_id,
                 prefix=prefix,
                 secret_hash=secret_hash,
-                name=name or "api key",
+                name=name or (f"{user}'s key" if user else "api key"),
                 created_at=utcnow(),
+                user_id=user,
             )
         )
     return key

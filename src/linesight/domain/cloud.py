@@ -11,6 +11,7 @@ from typing import Annotated, Literal
 
 from pydantic import AfterValidator, Field, model_validator
 
+from linesight.domain.backoff import backoff_delay
 from linesight.domain.schema import ConfigModel, Seconds
 
 # Tenant, site and edge as they appear in MQTT topics (lower case: topics are case-sensitive).
@@ -57,8 +58,7 @@ class ReconnectPolicy(ConfigModel):
 
     def delay(self, attempt: int, rng: random.Random) -> float:
         """The wait before retry number ``attempt`` (1 for the first retry)."""
-        base = min(self.cap, self.initial * 2.0 ** max(0, attempt - 1))
-        return max(0.0, base * (1.0 + self.jitter * (2.0 * rng.random() - 1.0)))
+        return backoff_delay(attempt, rng, initial=self.initial, cap=self.cap, jitter=self.jitter)
 
 
 class CloudConfig(ConfigModel):

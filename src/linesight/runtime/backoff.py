@@ -5,6 +5,8 @@ from __future__ import annotations
 import random
 from dataclasses import dataclass
 
+from linesight.domain.backoff import backoff_delay
+
 
 @dataclass(frozen=True, kw_only=True)
 class Backoff:
@@ -15,6 +17,6 @@ class Backoff:
 
     def delay(self, attempt: int, rng: random.Random) -> float:
         """The wait before retry number ``attempt`` (1 for the first retry)."""
-        base = min(self.cap, self.initial * self.factor ** max(0, attempt - 1))
-        spread = 1.0 + self.jitter * (2.0 * rng.random() - 1.0)
-        return min(self.cap * (1.0 + self.jitter), max(0.0, base * spread))
+        return backoff_delay(
+            attempt, rng, initial=self.initial, cap=self.cap, jitter=self.jitter, factor=self.factor
+        )

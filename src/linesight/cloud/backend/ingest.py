@@ -889,11 +889,22 @@ def _copy_text(msg: int, batch: SampleBatch, tag_ids: list[int]) -> bytes:
     return "".join(lines).encode("utf-8")
 
 
+# How a rollup row takes in more samples of its bucket (the staged path and the direct path alike).
+_PG_MERGE_ROLLUP = """ON CONFLICT (tenant_id, tag_id, resolution, bucket) DO UPDATE SET
+    count = r.count + excluded.count,
+    min = least(r.min, excluded.min),
+    max = greatest(r.max, excluded.max),
+    sum = r.sum + excluded.sum,
+    first_ts = CASE WHEN excluded.first_ts < r.first_ts THEN excluded.first_ts ELSE r.first_ts END,
+    first = CASE WHEN excluded.first_ts < r.first_ts THEN excluded.first ELSE r.first END,
+    last_ts = CASE WHEN excluded.last_ts >= r.last_ts THEN excluded.last_ts ELSE r.last_ts END,
+    last = CASE WHEN excluded.last_ts >= r.last_ts THEN excluded.last ELSE r.last END"""
+
 # One statement: insert the staged rows that are new, fold exactly those into the hourly and daily
 # rollups, and say how many each message added (a sample in two messages of the group counts for the
 # first). Rows are taken in key order, so that concurrent instances lock rows in the same order.
 _PG_INSERT_SAMPLES = text(
-    """
+    f"""
 WITH ins AS (
     INSERT INTO samples (tenant_id, edge_id, seq, tag_id, ts, value, text, quality)
     SELECT tenant_id, edge_id, seq, tag_id, timestamptz 'epoch' + ts_us * interval '1 microsecond',
@@ -929,15 +940,7 @@ WITH ins AS (
         (tenant_id, tag_id, resolution, bucket, count, min, max, sum, first_ts, first, last_ts, last)
     SELECT tenant_id, tag_id, resolution, bucket, count, min, max, sum, first_ts, first, last_ts, last
     FROM grouped ORDER BY tenant_id, tag_id, resolution, bucket
-    ON CONFLICT (tenant_id, tag_id, resolution, bucket) DO UPDATE SET
-        count = r.count + excluded.count,
-        min = least(r.min, excluded.min),
-        max = greatest(r.max, excluded.max),
-        sum = r.sum + excluded.sum,
-        first_ts = CASE WHEN excluded.first_ts < r.first_ts THEN excluded.first_ts ELSE r.first_ts END,
-        first = CASE WHEN excluded.first_ts < r.first_ts THEN excluded.first ELSE r.first END,
-        last_ts = CASE WHEN excluded.last_ts >= r.last_ts THEN excluded.last_ts ELSE r.last_ts END,
-        last = CASE WHEN excluded.last_ts >= r.last_ts THEN excluded.last ELSE r.last END
+    {_PG_MERGE_ROLLUP}
 ), owner AS (
     SELECT DISTINCT ON (tenant_id, edge_id, seq) tenant_id, edge_id, seq, msg
     FROM ls_stage_samples ORDER BY tenant_id, edge_id, seq, msg
@@ -1121,7 +1124,7 @@ def _rollup_groups(
 
 # The rollup rows of direct batches, as arrays; merged into existing buckets as the SQL path does, in
 # key order (concurrent instances lock rollup rows in the same order).
-_PG_UPSERT_ROLLUPS = """
+_PG_UPSERT_ROLLUPS = f"""
 INSERT INTO sample_rollups AS r
     (tenant_id, tag_id, resolution, bucket, count, min, max, sum, first_ts, first, last_ts, last)
 SELECT tenant_id, tag_id, resolution, timestamptz 'epoch' + bucket * interval '1 microsecond', count,
@@ -1132,13 +1135,5 @@ FROM unnest(%(tenant_id)s::text[], %(tag_id)s::bigint[], %(resolution)s::text[],
             %(first_us)s::bigint[], %(first)s::float8[], %(last_us)s::bigint[], %(last)s::float8[])
     AS u(tenant_id, tag_id, resolution, bucket, count, min, max, sum, first_us, first, last_us, last)
 ORDER BY tenant_id, tag_id, resolution, bucket
-ON CONFLICT (tenant_id, tag_id, resolution, bucket) DO UPDATE SET
-    count = r.count + excluded.count,
-    min = least(r.min, excluded.min),
-    max = greatest(r.max, excluded.max),
-    sum = r.sum + excluded.sum,
-    first_ts = CASE WHEN excluded.first_ts < r.first_ts THEN excluded.first_ts ELSE r.first_ts END,
-    first = CASE WHEN excluded.first_ts < r.first_ts THEN excluded.first ELSE r.first END,
-    last_ts = CASE WHEN excluded.last_ts >= r.last_ts THEN excluded.last_ts ELSE r.last_ts END,
-    last = CASE WHEN excluded.last_ts >= r.last_ts THEN excluded.last ELSE r.last END
+{_PG_MERGE_ROLLUP}
 """

@@ -289,26 +289,44 @@ class Historian(ProductionRecords, AlarmJournalRecords, OutboxRecords):
 
     def close(self) -> None:
         """Close the file. A read still running on another thread (a cancelled task's worker thread
-        outlives the task) is interrupted first: DuckDB refuses to close a connection while one of its
-        cursors is busy."""
+        outlives the task) is interrupted: DuckDB will not close a connection while one of its cursors
+        is busy. The cursors are interrupted over and over until the close is through, because a read
+        that starts just after one interruption does not see it."""
         with self._write_lock:
             con, self._con = self._con, None
             if con is None:
                 return
+            closed = threading.Event()
+
+            def interrupt_reads() -> None:
+                while True:
+                    try:
+                        cursors = list(self._cursors)
+                    except RuntimeError:  # a reader added its cursor meanwhile: next round
+                        cursors = []
+                    for cursor in cursors:
+                        with contextlib.suppress(duckdb.Error):
+                            cursor.interrupt()
+                    if closed.wait(0.01):
+                        return
+
+            interrupter = threading.Thread(target=interrupt_reads, name="historian-close", daemon=True)
+            interrupter.start()
             deadline = time.monotonic() + CLOSE_WAIT_S
-            while True:
-                for cursor in list(self._cursors):
-                    with contextlib.suppress(duckdb.Error):
-                        cursor.interrupt()
-                try:
-                    con.close()
-                    return
-                except duckdb.ConnectionException:
-                    return  # already closed: a refused close() closes the connection itself before it fails
-                except duckdb.ResourceInUseException:
-                    if time.monotonic() > deadline:
-                        raise
-                    time.sleep(0.01)
+            try:
+                while True:
+                    try:
+                        con.close()
+                        return
+                    except duckdb.ConnectionException:
+                        return  # already closed: a refused close() closes the connection before it fails
+                    except duckdb.ResourceInUseException:
+                        if time.monotonic() > deadline:
+                            raise
+                        time.sleep(0.01)
+            finally:
+                closed.set()
+                interrupter.join(1.0)
 
     def _check_and_prepare(self, con: duckdb.DuckDBPyConnection) -> None:
         try:

@@ -27,6 +27,7 @@ from PySide6.QtWidgets import (
 )
 
 from linesight.widgets.palette import Palette, ink
+from linesight.widgets.polish import repolish
 from linesight.widgets.texts import number, translate
 
 KEY_SIZE = 64  # the design size of a key: a gloved fingertip with room to spare
@@ -89,13 +90,6 @@ def _font(point_size: float, *, bold: bool = False) -> QFont:
     font.setPointSizeF(point_size)
     font.setBold(bold)
     return font
-
-
-def _repolish(widget: QWidget) -> None:
-    # A style sheet matches dynamic properties only when the widget is polished again.
-    widget.style().unpolish(widget)
-    widget.style().polish(widget)
-    widget.update()
 
 
 class _TouchDialog(QDialog):
@@ -503,7 +497,7 @@ class NumericKeypad(_TouchDialog):
         refused = self._refusal is not None
         if self._message.property("error") != refused:
             self._message.setProperty("error", refused)
-            _repolish(self._message)
+            repolish(self._message)
 
     def keyPressEvent(self, event: QKeyEvent) -> None:
         key = event.key()

@@ -12,6 +12,7 @@ from datetime import UTC, datetime, timedelta
 
 from PySide6.QtCore import QCoreApplication, QLocale
 
+from linesight.domain.alarm_conditions import default_template
 from linesight.domain.alarm_rules import Priority
 from linesight.domain.alarm_types import AlarmState
 from linesight.domain.machine import MachineState
@@ -104,18 +105,16 @@ def alarm_message(message: str, machine_name: str) -> str:
     return _built_in_message(message) or message
 
 
-# The engine's built-in message bodies (domain.alarm_conditions.default_template without the
-# "{machine}: " it starts with), as the engine renders them: spaces collapsed, no unit when there is none.
-_BODIES: tuple[tuple[str, str], ...] = (
-    ("hh", "{tag} high-high at {value} {unit} (limit {limit} {unit})"),
-    ("h", "{tag} high at {value} {unit} (limit {limit} {unit})"),
-    ("l", "{tag} low at {value} {unit} (limit {limit} {unit})"),
-    ("ll", "{tag} low-low at {value} {unit} (limit {limit} {unit})"),
-    ("deviation", "{tag} off its setpoint at {value} {unit} (limit {limit} {unit})"),
-    ("rate_of_change", "{tag} changing at {value} {unit} (limit {limit} {unit})"),
-    ("discrete", "{tag} is {value}"),
-    ("stale", "no fresh value of {tag} for {limit} {unit}"),
-    ("machine_stopped", "{value} for {limit} {unit} or longer"),
+# The engine's built-in message bodies: its default templates without the "{machine}: " they start
+# with, keyed by the limit level or the rule kind (the engine renders them with spaces collapsed and no
+# unit when there is none: _body_pattern allows for both).
+_MACHINE_PREFIX = "{machine}: "
+_BODIES: tuple[tuple[str, str], ...] = tuple(
+    (level or kind, default_template(kind, level).removeprefix(_MACHINE_PREFIX))
+    for kind, level in (
+        *(("limit", level) for level in ("hh", "h", "l", "ll")),
+        *((kind, "") for kind in ("deviation", "rate_of_change", "discrete", "stale", "machine_stopped")),
+    )
 )
 
 

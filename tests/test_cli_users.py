@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import logging
 from pathlib import Path
 
 import pytest
@@ -13,10 +14,11 @@ from linesight.cli import (
     EXIT_INVALID,
     EXIT_OK,
     _seed_demo_users,
+    _seed_demo_users_beside,
     _with_default_command,
     main,
 )
-from linesight.domain.users import Role, verify_secret
+from linesight.domain.users import AuditEntry, Role, verify_secret
 from linesight.storage import Historian
 
 
@@ -100,6 +102,31 @@ def test_the_demo_gets_its_documented_users_once(tmp_path: Path) -> None:
         for name, role, pin in DEMO_USERS:
             assert stored[name].role is role and verify_secret(pin, stored[name].secret)
         assert [e.action for e in historian.audit_entries()] == ["seed_demo_users"]
+
+
+def test_the_demo_users_are_created_beside_the_start_while_the_runtime_writes(tmp_path: Path) -> None:
+    with Historian(tmp_path / "h.duckdb") as historian:
+        seeding = _seed_demo_users_beside(historian)
+        for number in range(50):  # the runtime's writes go on meanwhile
+            historian.audit(
+                AuditEntry(ts_us=number, user="ana", role="operator", action="ack", target=f"a{number}")
+            )
+        seeding.join(timeout=10)
+        assert not seeding.is_alive()
+        assert {user.name for user in historian.users()} == {name for name, _role, _pin in DEMO_USERS}
+        actions = [e.action for e in historian.audit_entries(limit=100)]
+        assert actions.count("seed_demo_users") == 1 and actions.count("ack") == 50
+
+
+@pytest.mark.expect_log_warnings
+def test_a_failing_demo_user_seed_is_logged_and_the_start_goes_on(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    historian = Historian(tmp_path / "h.duckdb")
+    historian.close()  # every write now fails with a HistorianError
+    with caplog.at_level(logging.ERROR):
+        _seed_demo_users_beside(historian).join(timeout=10)
+    assert "could not create the demo users" in caplog.text
 
 
 @pytest.mark.parametrize(

@@ -12,6 +12,7 @@ import os
 import re
 import signal
 import sys
+import threading
 import time
 from collections.abc import Sequence
 from dataclasses import replace
@@ -311,11 +312,12 @@ def _run_plant(args: argparse.Namespace, plant_path: Path, *, virtual: bool) -> 
     # The virtual plant loads every protocol's server library: only when the demo needs it.
     from linesight.virtualplant.plant import PortInUse, VirtualPlant
 
+    seeding: threading.Thread | None = None
     try:
         if not args.headless:
             if virtual:
                 VirtualPlant().check_ports()  # before any window: a taken port is a message, not a hang
-                _seed_demo_users(historian)
+                seeding = _seed_demo_users_beside(historian)
             elif not historian.users():
                 log.warning("no users yet: the HMI only shows values; add one with `linesight users add`")
             from linesight.app.main import run_hmi
@@ -336,6 +338,8 @@ def _run_plant(args: argparse.Namespace, plant_path: Path, *, virtual: bool) -> 
         print(f"error: {err}", file=sys.stderr)
         return EXIT_ERROR
     finally:
+        if seeding is not None:
+            seeding.join()
         historian.close()
     return EXIT_OK
 
@@ -657,6 +661,22 @@ DEMO_USERS = (
     ("gerente", Role.MANAGER, "4567"),
     ("admin", Role.ADMIN, "9876"),
 )
+
+
+def _seed_demo_users_beside(historian: Historian) -> threading.Thread:
+    """Create the demo users on a thread of their own: hashing five PINs takes a quarter of a second,
+    which the window's start need not wait for (scrypt lets go of the GIL, so it runs on the other core).
+    Nobody can log in before they exist: the login dialog is opened by a person, after the window."""
+
+    def seed() -> None:
+        try:
+            _seed_demo_users(historian)
+        except (HistorianError, LineSightError) as err:
+            log.error("could not create the demo users: %s", err)
+
+    thread = threading.Thread(target=seed, name="demo-users", daemon=True)
+    thread.start()
+    return thread
 
 
 def _seed_demo_users(historian: Historian) -> None:

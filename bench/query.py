@@ -21,7 +21,6 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-import pyarrow as pa
 
 from linesight.storage import Historian, Resolution
 
@@ -69,7 +68,7 @@ def tag_names(count: int) -> list[str]:
     return [f"m{i // 5:02d}.t{i % 5}" for i in range(count)]
 
 
-def day_table(day: int, names: list[str], rng: np.random.Generator) -> pa.Table:
+def day_table(day: int, names: list[str], rng: np.random.Generator) -> dict[str, np.ndarray]:
     """One day of 1 Hz samples of every tag, in time order (as live ingest writes them).
 
     Each tag is a slow sine (its own period, level and phase) with a slower drift, Gaussian noise and
@@ -92,8 +91,8 @@ def day_table(day: int, names: list[str], rng: np.random.Generator) -> pa.Table:
     values[spikes] += rng.choice([-40.0, 40.0], size=int(spikes.sum()))
     base_us = int(EPOCH.timestamp()) * US_PER_S
     ts = np.repeat(base_us + t_s * US_PER_S, count)
-    tags = pa.array(names, type=pa.string()).take(pa.array(np.tile(index.astype(np.int32), DAY_S)))
-    return pa.table({"tag": tags, "ts": pa.array(ts, type=pa.int64()), "value": values.reshape(-1)})
+    tags = np.array(names, dtype=object)[np.tile(index, DAY_S)]
+    return {"tag": tags, "ts": ts, "value": values.reshape(-1)}
 
 
 def build(path: Path, days: int, names: list[str], memory_limit: str | None, seed: int) -> None:
@@ -101,7 +100,7 @@ def build(path: Path, days: int, names: list[str], memory_limit: str | None, see
     t0 = time.perf_counter()
     with Historian(path, **_options(memory_limit)) as historian:
         for day in range(days):
-            historian.append_table(day_table(day, names, rng))
+            historian.append_columns(day_table(day, names, rng))
             if (day + 1) % 10 == 0 or day + 1 == days:
                 elapsed = time.perf_counter() - t0
                 rows = (day + 1) * DAY_S * len(names)

@@ -31,7 +31,7 @@ ROOT = HERE.parent
 SPEC = HERE / "linesight.spec"
 SIZE_TARGET_MB = 200.0
 # Large libraries whose symbols can go: none of them was patched by auditwheel.
-STRIPPABLE = ("libpython3", "zstandard/backend_c", "pyarrow/libarrow", "cryptography/hazmat/bindings/_rust")
+STRIPPABLE = ("libpython3", "zstandard/backend_c", "cryptography/hazmat/bindings/_rust")
 
 
 def executable(bundle: Path) -> Path:

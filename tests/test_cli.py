@@ -243,7 +243,7 @@ def test_kill_9_loses_at_most_the_last_flush_interval_and_the_file_opens_cleanly
         rows = historian.raw(
             [tag.key for tag in historian.tags()], datetime(2000, 1, 1), datetime(2100, 1, 1)
         )
-    seqs = sorted(rows.column("seq").to_pylist())
+    seqs = sorted(rows["seq"].tolist())
     assert seqs == list(range(1, stats.last_seq + 1))  # nothing half-written, no holes
     assert stats.last_seq >= reported_seq  # everything reported as stored survived
     assert stats.newest_us is not None

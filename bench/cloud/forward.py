@@ -29,7 +29,6 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-import pyarrow as pa
 
 from linesight.cloud.codec import decompress
 from linesight.cloud.forwarder import Forwarder, ForwarderOptions
@@ -73,14 +72,12 @@ def fill(historian: Historian, count: int, *, ts_us: int) -> None:
     while done < count:
         n = min(CHUNK, count - done)
         index = np.arange(done, done + n)
-        historian.append_table(
-            pa.table(
-                {
-                    "tag": pa.array([f"m{i % 20:02d}.t{i % TAGS:03d}" for i in range(n)]),
-                    "ts": pa.array(ts_us + index * 1000, type=pa.int64()),
-                    "value": pa.array(np.sin(index / 100.0)),
-                }
-            )
+        historian.append_columns(
+            {
+                "tag": [f"m{i % 20:02d}.t{i % TAGS:03d}" for i in range(n)],
+                "ts": ts_us + index * 1000,
+                "value": np.sin(index / 100.0),
+            }
         )
         done += n
 
@@ -178,14 +175,12 @@ async def drain(folder: Path, port: int, backlog: int, live_rate: int) -> dict[s
             next_at = time.monotonic()
             while writing.is_set():
                 now_us = int(time.time() * 1e6)
-                historian.append_table(
-                    pa.table(
-                        {
-                            "tag": pa.array([f"live.t{i % 50:02d}" for i in range(per_chunk)]),
-                            "ts": pa.array(np.full(per_chunk, now_us), type=pa.int64()),
-                            "value": pa.array(np.ones(per_chunk)),
-                        }
-                    )
+                historian.append_columns(
+                    {
+                        "tag": [f"live.t{i % 50:02d}" for i in range(per_chunk)],
+                        "ts": np.full(per_chunk, now_us, dtype=np.int64),
+                        "value": np.ones(per_chunk),
+                    }
                 )
                 next_at += 0.1
                 time.sleep(max(0.0, next_at - time.monotonic()))

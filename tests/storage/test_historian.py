@@ -8,6 +8,7 @@ import sys
 from collections import defaultdict
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pyarrow as pa
@@ -38,6 +39,14 @@ def series(
     return [Sample(tag=tag, ts_us=start_us + int(i * step_s * S), value=value) for i in range(seconds)]
 
 
+def as_rows(columns: dict[str, Any]) -> list[dict[str, Any]]:
+    """The historian's columns as one dict per row (a NULL as None)."""
+    names = list(columns)
+    return [
+        dict(zip(names, row, strict=True)) for row in zip(*(columns[n].tolist() for n in names), strict=True)
+    ]
+
+
 def test_every_sample_gets_the_next_sequence_number_even_after_reopening(tmp_path: Path) -> None:
     path = tmp_path / "h.duckdb"
     with Historian(path) as historian:
@@ -47,7 +56,7 @@ def test_every_sample_gets_the_next_sequence_number_even_after_reopening(tmp_pat
         assert historian.last_seq == 15
         assert historian.append(series("m.a", 1)) == (16, 16)
         table = historian.raw(["m.a", "m.b"], T0 - timedelta(days=1), T0 + timedelta(days=1))
-    assert sorted(table.column("seq").to_pylist()) == list(range(1, 17))
+    assert sorted(table["seq"].tolist()) == list(range(1, 17))
 
 
 def test_the_sequence_never_restarts_lower_after_retention_deleted_every_row(tmp_path: Path) -> None:
@@ -71,7 +80,7 @@ def test_text_values_and_quality_are_kept_beside_numbers(historian: Historian) -
         ]
     )
     rows = historian.raw(["m.program", "m.alarm", "m.speed", "m.running"], T0, T0 + timedelta(minutes=1))
-    by_tag = {row["tag"]: row for row in rows.to_pylist()}
+    by_tag = {row["tag"]: row for row in as_rows(rows)}
     assert by_tag["m.program"]["text"] == "O1234" and by_tag["m.program"]["value"] is None
     assert by_tag["m.alarm"]["text"] == "SP9012 SPINDLE OVERLOAD"
     assert by_tag["m.speed"]["quality"] == Quality.BAD and by_tag["m.speed"]["value"] is None
@@ -141,7 +150,7 @@ def test_incremental_rollups_equal_rollups_computed_from_raw(
             expected = rollups_from_raw(everything, width)
             stored = {}
             for tag in {s.tag for s in everything}:
-                for row in historian.rollups(resolution, tag).to_pylist():
+                for row in as_rows(historian.rollups(resolution, tag)):
                     stored[(tag, row["bucket_us"])] = row
             assert set(stored) == set(expected)
             for key, want in expected.items():
@@ -163,7 +172,7 @@ def test_a_trend_over_a_long_window_keeps_a_one_sample_spike_and_dip(historian: 
     spike_at, dip_at = 1_234_567, 2_000_001
     values[spike_at] = 900.0
     values[dip_at] = -700.0
-    historian.append_table(pa.table({"tag": pa.array(["m.temp"] * count), "ts": ts, "value": values}))
+    historian.append_columns({"tag": np.full(count, "m.temp", dtype=object), "ts": ts, "value": values})
     cases = ((30, 2000, Resolution.MINUTE), (30, 500, Resolution.HOUR), (2, 2000, Resolution.MINUTE))
     for window_days, max_points, resolution in cases:
         start = T0 + timedelta(seconds=spike_at) - timedelta(days=window_days / 2)
@@ -247,14 +256,14 @@ def test_export_round_trip_gives_back_every_stored_sample(
     csv_options = pacsv.ConvertOptions(strings_can_be_null=True)
     table = pq.read_table(out) if fmt == "parquet" else pacsv.read_csv(out, convert_options=csv_options)
     raw = historian.raw(["m.a", "m.p"], T0, T0 + timedelta(hours=1))
-    assert table.num_rows == raw.num_rows == 303
-    assert table.column("seq").to_pylist() == raw.column("seq").to_pylist()
-    assert table.column("tag").to_pylist() == raw.column("tag").to_pylist()
-    assert table.column("value").to_pylist() == raw.column("value").to_pylist()
-    assert table.column("text").to_pylist() == raw.column("text").to_pylist()
+    assert table.num_rows == len(raw["seq"]) == 303
+    assert table.column("seq").to_pylist() == raw["seq"].tolist()
+    assert table.column("tag").to_pylist() == raw["tag"].tolist()
+    assert table.column("value").to_pylist() == raw["value"].tolist()
+    assert table.column("text").to_pylist() == raw["text"].tolist()
     assert table.column("quality").to_pylist()[-1] == "bad"
     times = table.column("time").cast(pa.timestamp("us", tz="UTC")).cast(pa.int64()).to_pylist()
-    assert times == raw.column("ts_us").to_pylist()
+    assert times == raw["ts_us"].tolist()
     assert not list(tmp_path.glob(".*partial"))
 
 
@@ -334,9 +343,37 @@ def test_a_historian_from_a_newer_version_is_refused(tmp_path: Path) -> None:
         Historian(path).open()
 
 
-def test_append_table_says_which_columns_are_missing(historian: Historian) -> None:
+def test_append_columns_says_which_columns_are_missing(historian: Historian) -> None:
     with pytest.raises(HistorianError, match=r"missing: \['value'\]"):
-        historian.append_table(pa.table({"tag": ["m.a"], "ts": [T0_US]}))
+        historian.append_columns({"tag": np.array(["m.a"], dtype=object), "ts": np.array([T0_US])})
+
+
+def test_append_columns_refuses_columns_of_different_lengths_and_bad_times(historian: Historian) -> None:
+    with pytest.raises(HistorianError, match=r"tag has 2 rows, but \{'value': 1\}"):
+        historian.append_columns({"tag": ["m.a", "m.a"], "ts": [T0_US, T0_US + S], "value": [1.0]})
+    with pytest.raises(HistorianError, match="column 'ts': expected datetime64 or int64"):
+        historian.append_columns({"tag": ["m.a"], "ts": ["yesterday"], "value": [1.0]})
+    assert historian.stats().raw_rows == 0
+
+
+def test_append_columns_keeps_text_quality_and_masked_values(historian: Historian) -> None:
+    ts = np.array([T0_US, T0_US + S, T0_US + 2 * S]).astype("datetime64[us]")
+    first, last = historian.append_columns(  # type: ignore[misc]
+        {
+            "tag": ["m.a", "m.b", "m.a"],
+            "ts": ts,
+            "value": np.ma.masked_array([1.5, 0.0, 2.5], mask=[False, True, False]),
+            "text": [None, "O1234", None],
+            "quality": [0, 1, 2],
+        }
+    )
+    assert (first, last) == (1, 3)
+    rows = as_rows(historian.raw(["m.a", "m.b"], T0, T0 + timedelta(minutes=1)))
+    assert [(r["tag"], r["ts_us"], r["value"], r["text"], r["quality"]) for r in rows] == [
+        ("m.a", T0_US, 1.5, None, 0),
+        ("m.b", T0_US + S, None, "O1234", 1),
+        ("m.a", T0_US + 2 * S, 2.5, None, 2),
+    ]
 
 
 def test_close_interrupts_a_read_still_running_on_another_thread(tmp_path: Path) -> None:

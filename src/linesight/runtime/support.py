@@ -50,7 +50,6 @@ PACKAGES = (
     ("pyqtgraph", "pyqtgraph"),
     ("qasync", "qasync"),
     ("duckdb", "duckdb"),
-    ("pyarrow", "pyarrow"),
     ("numpy", "numpy"),
     ("pydantic", "pydantic"),
     ("PyYAML", "yaml"),

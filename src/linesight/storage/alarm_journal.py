@@ -14,11 +14,11 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import duckdb
-import pyarrow as pa
 
 from linesight.domain.alarm_rules import Priority
 from linesight.domain.alarms import AlarmAction, AlarmEvent, AlarmState, to_us, utc
 from linesight.domain.errors import HistorianError
+from linesight.storage.columns import strings, timestamps_us
 
 ALARM_SCHEMA = """
 CREATE SEQUENCE IF NOT EXISTS alarm_event_id;
@@ -78,27 +78,24 @@ class AlarmJournalRecords:
         """Append events to the journal in one transaction; returns how many."""
         if not events:
             return 0
-        table = pa.table(
-            {
-                "ts": pa.array([to_us(e.ts) for e in events], type=pa.timestamp("us")),
-                "alarm_id": [e.alarm_id for e in events],
-                "rule_id": [e.rule_id for e in events],
-                "machine": [e.machine for e in events],
-                "tag": [e.tag for e in events],
-                "priority": [e.priority.value for e in events],
-                "from_state": [e.from_state.value for e in events],
-                "to_state": [e.to_state.value for e in events],
-                "action": [e.action.value for e in events],
-                "value": pa.array([_dump(e.value) for e in events], type=pa.string()),
-                "message": [e.message for e in events],
-                "user": pa.array([e.user for e in events], type=pa.string()),
-                "comment": pa.array([e.comment for e in events], type=pa.string()),
-                "shelved_until": pa.array(
-                    [to_us(e.shelved_until) if e.shelved_until else None for e in events],
-                    type=pa.timestamp("us"),
-                ),
-            }
-        )
+        table = {
+            "ts": timestamps_us(to_us(e.ts) for e in events),
+            "alarm_id": strings(e.alarm_id for e in events),
+            "rule_id": strings(e.rule_id for e in events),
+            "machine": strings(e.machine for e in events),
+            "tag": strings(e.tag for e in events),
+            "priority": strings(e.priority.value for e in events),
+            "from_state": strings(e.from_state.value for e in events),
+            "to_state": strings(e.to_state.value for e in events),
+            "action": strings(e.action.value for e in events),
+            "value": strings(_dump(e.value) for e in events),
+            "message": strings(e.message for e in events),
+            "user": strings(e.user for e in events),
+            "comment": strings(e.comment for e in events),
+            "shelved_until": timestamps_us(
+                to_us(e.shelved_until) if e.shelved_until else None for e in events
+            ),
+        }
         columns = ", ".join(f'"{name}"' for name in _COLUMNS)
         with self._write_lock:
             cursor = self._cursor()

@@ -25,13 +25,12 @@ import duckdb
 import numpy as np
 import numpy.typing as npt
 import platformdirs
-import pyarrow as pa
-import pyarrow.compute as pc
 
 from linesight.domain.errors import HistorianError
 from linesight.domain.tags import Quality, Sample, TagSpec
 from linesight.domain.users import AuditEntry, Role, User
 from linesight.storage.alarm_journal import ALARM_SCHEMA, AlarmJournalRecords
+from linesight.storage.columns import Columns, as_timestamps, strings
 from linesight.storage.outbox import OutboxRecords
 from linesight.storage.production import PRODUCTION_SCHEMA, ProductionRecords
 from linesight.storage.resolution import US_PER_S, Plan, Resolution, plan_query
@@ -122,17 +121,6 @@ ON CONFLICT (tag_id, bucket) DO UPDATE SET
     last = CASE WHEN EXCLUDED.last_ts >= last_ts THEN EXCLUDED.last ELSE last END,
     last_ts = greatest(last_ts, EXCLUDED.last_ts)
 """
-
-_BATCH_SCHEMA = pa.schema(
-    [
-        ("seq", pa.int64()),
-        ("tag_id", pa.int32()),
-        ("ts", pa.timestamp("us")),
-        ("value", pa.float64()),
-        ("text", pa.string()),
-        ("quality", pa.uint8()),
-    ]
-)
 
 FloatArray = npt.NDArray[np.float64]
 IntArray = npt.NDArray[np.int64]
@@ -400,14 +388,12 @@ class Historian(ProductionRecords, AlarmJournalRecords, OutboxRecords):
                 ids[key] = next_id
                 next_id += 1
         columns = list(zip(*[(ids[row[0]], *row) for row in rows], strict=True))
-        table = pa.table(
-            {
-                name: pa.array(values, type=pa.int32() if name == "id" else pa.string())
-                for name, values in zip(
-                    ("id", "key", "machine", "name", "data_type", "unit", "description"), columns, strict=True
-                )
-            }
-        )
+        table = {
+            name: np.array(values, dtype=np.int32) if name == "id" else strings(values)
+            for name, values in zip(
+                ("id", "key", "machine", "name", "data_type", "unit", "description"), columns, strict=True
+            )
+        }
         try:
             cursor.register("new_tags", table)
             cursor.execute(
@@ -458,45 +444,45 @@ class Historian(ProductionRecords, AlarmJournalRecords, OutboxRecords):
             return None
         with self._write_lock:
             self._register_unknown({s[0] for s in samples})
-            return self._store(_to_arrow(samples, self._tags.by_key, self._next_seq))
+            return self._store(_to_columns(samples, self._tags.by_key, self._next_seq))
 
-    def append_table(self, table: pa.Table) -> tuple[int, int] | None:
-        """The bulk path (imports, backfills, benchmarks): store an Arrow table in one transaction.
+    def append_columns(self, columns: Columns) -> tuple[int, int] | None:
+        """The bulk path (imports, backfills, benchmarks): store columns of equal length in one transaction.
 
-        Columns: ``tag`` (string, ``machine.tag``), ``ts`` (timestamp[us] or int64 µs, UTC), ``value``
-        (float64) and optionally ``text`` (string) and ``quality`` (uint8; 0 good, 1 uncertain, 2 bad).
+        Columns (NumPy arrays or sequences): ``tag`` (``machine.tag``), ``ts`` (datetime64 or int64 µs,
+        UTC), ``value`` (float64; a masked element is NULL) and optionally ``text`` (str or None) and
+        ``quality`` (uint8; 0 good, 1 uncertain, 2 bad).
         """
-        if table.num_rows == 0:
-            return None
-        missing = {"tag", "ts", "value"}.difference(table.column_names)
+        missing = {"tag", "ts", "value"}.difference(columns)
         if missing:
             raise HistorianError(
-                f"append_table needs the columns tag, ts and value; missing: {sorted(missing)}"
+                f"append_columns needs the columns tag, ts and value; missing: {sorted(missing)}"
             )
-        rows = table.num_rows
+        tags = np.asarray(columns["tag"], dtype=object)
+        rows = len(tags)
+        uneven = {name: len(column) for name, column in columns.items() if len(column) != rows}
+        if uneven:
+            raise HistorianError(f"append_columns: column tag has {rows} rows, but {uneven}")
+        if rows == 0:
+            return None
+        try:
+            ts = as_timestamps(columns["ts"])
+            value = np.ma.asarray(columns["value"], dtype=np.float64)
+            quality = np.asarray(columns.get("quality", np.zeros(rows)), dtype=np.uint8)
+        except (TypeError, ValueError) as err:
+            raise HistorianError(f"append_columns: {err}") from err
+        text = strings(columns["text"]) if "text" in columns else np.full(rows, None, dtype=object)
         with self._write_lock:
-            tags = table.column("tag")
-            self._register_unknown(set(pc.unique(tags).to_pylist()))
-            known = pa.array(list(self._tags.by_key), type=pa.string())
-            ids = np.fromiter(self._tags.by_key.values(), dtype=np.int32, count=len(known))
-            positions = pc.index_in(tags, value_set=known).to_numpy(zero_copy_only=False)
-            text = table.column("text") if "text" in table.column_names else pa.nulls(rows, pa.string())
-            quality = (
-                table.column("quality")
-                if "quality" in table.column_names
-                else pa.array(np.zeros(rows, dtype=np.uint8))
-            )
-            batch = pa.Table.from_arrays(
-                [
-                    pa.array(np.arange(self._next_seq, self._next_seq + rows, dtype=np.int64)),
-                    pa.array(ids[positions], type=pa.int32()),
-                    table.column("ts").cast(pa.timestamp("us")),
-                    table.column("value").cast(pa.float64()),
-                    text.cast(pa.string()),
-                    quality.cast(pa.uint8()),
-                ],
-                schema=_BATCH_SCHEMA,
-            )
+            self._register_unknown(set(tags))
+            by_key = self._tags.by_key
+            batch: dict[str, npt.NDArray[Any]] = {
+                "seq": np.arange(self._next_seq, self._next_seq + rows, dtype=np.int64),
+                "tag_id": np.fromiter((by_key[tag] for tag in tags), dtype=np.int32, count=rows),
+                "ts": ts,
+                "value": value if np.ma.is_masked(value) else value.data,
+                "text": text,
+                "quality": quality,
+            }
             return self._store(batch)
 
     def _register_unknown(self, keys: set[str]) -> None:
@@ -504,9 +490,12 @@ class Historian(ProductionRecords, AlarmJournalRecords, OutboxRecords):
         if unknown:
             self._upsert_tags([(key, *_split_key(key), "", "", "") for key in sorted(unknown)])
 
-    def _store(self, batch: pa.Table) -> tuple[int, int]:
-        """Insert a batch with its sequence numbers and merge it into the rollups, in one transaction."""
-        count = batch.num_rows
+    def _store(self, batch: Columns) -> tuple[int, int]:
+        """Insert a batch with its sequence numbers and merge it into the rollups, in one transaction.
+
+        The batch's columns are those of the samples table, in its order: seq, tag_id, ts, value, text,
+        quality."""
+        count = len(batch["seq"])
         cursor = self._cursor()
         try:
             cursor.execute("BEGIN")
@@ -645,16 +634,16 @@ class Historian(ProductionRecords, AlarmJournalRecords, OutboxRecords):
             )
         return result
 
-    def raw(self, tags: Sequence[str], start: datetime, end: datetime) -> pa.Table:
-        """Every stored sample of ``tags`` in [start, end): seq, tag, time (UTC µs), value, text, quality."""
+    def raw(self, tags: Sequence[str], start: datetime, end: datetime) -> dict[str, npt.NDArray[Any]]:
+        """Every stored sample of ``tags`` in [start, end), as columns: seq, tag, ts_us (UTC µs), value,
+        text, quality (a NULL is a masked element; ``.tolist()`` gives it as None)."""
         ids = self._ids_of(tags)
         cursor = self._cursor()
         try:
-            relation = cursor.sql(
-                _RAW_SELECT + " ORDER BY s.ts, s.seq", params=[list(ids.values()), to_us(start), to_us(end)]
-            )
-            assert relation is not None
-            return relation.to_arrow_table()
+            result: dict[str, npt.NDArray[Any]] = cursor.execute(
+                _RAW_SELECT + " ORDER BY s.ts, s.seq", [list(ids.values()), to_us(start), to_us(end)]
+            ).fetchnumpy()
+            return result
         except duckdb.Error as err:
             raise HistorianError(f"reading {self.path} failed: {err}") from err
         finally:
@@ -666,7 +655,7 @@ class Historian(ProductionRecords, AlarmJournalRecords, OutboxRecords):
         if not known:
             return []
         table = self.raw(known, start, end)
-        columns = [table.column(name).to_pylist() for name in ("tag", "ts_us", "value", "text", "quality")]
+        columns = [table[name].tolist() for name in ("tag", "ts_us", "value", "text", "quality")]
         return [
             Sample(tag=tag, ts_us=ts, value=value if text is None else text, quality=Quality(quality))
             for tag, ts, value, text, quality in zip(*columns, strict=True)
@@ -814,21 +803,21 @@ class Historian(ProductionRecords, AlarmJournalRecords, OutboxRecords):
             file_bytes=size,
         )
 
-    def rollups(self, resolution: Resolution, tag: str) -> pa.Table:
-        """The stored rollup rows of one tag (bucket, n, sum, min, max, first, first_ts, last, last_ts)."""
+    def rollups(self, resolution: Resolution, tag: str) -> dict[str, npt.NDArray[Any]]:
+        """The stored rollup rows of one tag, as columns: bucket_us, n, sum, min, max, first, first_us, last,
+        last_us."""
         if resolution is Resolution.RAW:
             raise ValueError("raw rows are read with raw(), not rollups()")
         tag_id = self._ids_of([tag])[tag]
         cursor = self._cursor()
         try:
-            relation = cursor.sql(
+            result: dict[str, npt.NDArray[Any]] = cursor.execute(
                 "SELECT epoch_us(bucket) AS bucket_us, n, sum, min, max, first, "
                 "epoch_us(first_ts) AS first_us, last, epoch_us(last_ts) AS last_us "
                 f"FROM {ROLLUP_TABLES[resolution]} WHERE tag_id = ? ORDER BY bucket",
-                params=[tag_id],
-            )
-            assert relation is not None
-            return relation.to_arrow_table()
+                [tag_id],
+            ).fetchnumpy()
+            return result
         finally:
             cursor.close()
 
@@ -883,21 +872,29 @@ def _split_key(key: str) -> tuple[str, str]:
     return machine, name or key
 
 
-def _to_arrow(samples: Sequence[Sample], ids: dict[str, int], first_seq: int) -> pa.Table:
+def _to_columns(samples: Sequence[Sample], ids: dict[str, int], first_seq: int) -> Columns:
     # Column by column with comprehensions over tuple positions: the cheapest transpose in Python
     # (zip(*samples) is several times slower for batches this large).
+    count = len(samples)
     values = [s[2] for s in samples]
-    return pa.Table.from_arrays(
-        [
-            pa.array(np.arange(first_seq, first_seq + len(samples), dtype=np.int64)),
-            pa.array([ids[s[0]] for s in samples], type=pa.int32()),
-            pa.array([s[1] for s in samples], type=pa.timestamp("us")),
-            pa.array([None if v.__class__ is str else v for v in values], type=pa.float64()),
-            pa.array([v if v.__class__ is str else None for v in values], type=pa.string()),
-            pa.array([s[3] for s in samples], type=pa.uint8()),
-        ],
-        schema=_BATCH_SCHEMA,
-    )
+    no_number = [v is None or v.__class__ is str for v in values]
+    if any(no_number):  # a text sample (or one without a value) has a NULL value; a number, a NULL text
+        value: npt.NDArray[Any] = np.ma.masked_array(
+            np.array([0.0 if n else v for v, n in zip(values, no_number, strict=True)], dtype=np.float64),
+            mask=no_number,
+        )
+        text = strings(v if v.__class__ is str else None for v in values)
+    else:
+        value = np.array(values, dtype=np.float64)
+        text = np.full(count, None, dtype=object)
+    return {
+        "seq": np.arange(first_seq, first_seq + count, dtype=np.int64),
+        "tag_id": np.array([ids[s[0]] for s in samples], dtype=np.int32),
+        "ts": np.array([s[1] for s in samples], dtype=np.int64).view("datetime64[us]"),
+        "value": value,
+        "text": text,
+        "quality": np.array([s[3] for s in samples], dtype=np.uint8),
+    }
 
 
 def _explain_open_error(path: Path, err: duckdb.Error) -> str:

@@ -77,6 +77,9 @@ def test_events_and_status_round_trip() -> None:
     payload = codec.encode_status(ORIGIN, online=True, version="1.2", machines=machines, compress=True)
     status = codec.decode(ORIGIN.topic("status"), payload)
     assert isinstance(status, Status) and status.online and status.machines == machines
+    assert status.session_us == 0 and status.order == status.sent_at_us * 2  # no session: sent_at orders
+    will = codec.decode(ORIGIN.topic("status"), codec.encode_status(ORIGIN, online=False, session_us=7))
+    assert isinstance(will, Status) and will.session_us == 7 and will.order == 15
 
 
 def test_too_large_payload_is_refused_plain_and_after_decompression() -> None:

@@ -171,7 +171,16 @@ class Status:
     online: bool
     version: str = ""
     machines: tuple[MachineInfo, ...] = ()
+    # When the edge set up the connection this status belongs to (µs): the same in that connection's
+    # birth and last will. A message without it (an older edge) counts its sent_at_us.
+    session_us: int = 0
     kind: Literal["status"] = "status"
+
+    @property
+    def order(self) -> int:
+        """Which of two status messages of an edge is the newer: a later session wins, and within one
+        session the offline status (its end) wins over the online one (its start)."""
+        return (self.session_us or self.sent_at_us) * 2 + (0 if self.online else 1)
 
 
 Message = SampleBatch | EventBatch | Status
@@ -440,7 +449,13 @@ def from_document(document: Mapping[str, Any]) -> Message:
         MachineInfo(id=m["id"], name=m.get("name", ""), line=m.get("line", ""), site=m.get("site", ""))
         for m in document.get("machines", ())
     )
-    return Status(online=document["online"], version=document.get("version", ""), machines=machines, **common)
+    return Status(
+        online=document["online"],
+        version=document.get("version", ""),
+        machines=machines,
+        session_us=document.get("session_us", 0),
+        **common,
+    )
 
 
 def _samples_from(document: Mapping[str, Any], common: dict[str, Any]) -> SampleBatch:
@@ -612,6 +627,7 @@ def status_document(
     machines: Sequence[MachineInfo] = (),
     batch: int = 0,
     sent_at_us: int | None = None,
+    session_us: int | None = None,
 ) -> dict[str, Any]:
     document = _envelope(origin, "status", batch, sent_at_us)
     document.update(
@@ -619,6 +635,8 @@ def status_document(
         version=version,
         machines=[{"id": m.id, "name": m.name, "line": m.line, "site": m.site} for m in machines],
     )
+    if session_us is not None:
+        document["session_us"] = session_us
     return document
 
 
@@ -630,11 +648,18 @@ def encode_status(
     machines: Sequence[MachineInfo] = (),
     batch: int = 0,
     sent_at_us: int | None = None,
+    session_us: int | None = None,
     compress: bool = False,
 ) -> bytes:
     """The retained birth (online) or death (last will, offline) message."""
     document = status_document(
-        origin, online=online, version=version, machines=machines, batch=batch, sent_at_us=sent_at_us
+        origin,
+        online=online,
+        version=version,
+        machines=machines,
+        batch=batch,
+        sent_at_us=sent_at_us,
+        session_us=session_us,
     )
     return dumps(document, compress=compress)
 

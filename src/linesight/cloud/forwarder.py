@@ -541,6 +541,8 @@ class Forwarder:
         self._persisted_at = 0.0
         self._persisted: dict[str, int] = {}
         self._connected = False
+        # The connection the status messages belong to (codec.Status.session_us): set with each client.
+        self._session_us = codec.now_us()
         self._running = False
         self._last_error: str | None = None
         self._last_error_at: float | None = None
@@ -705,7 +707,8 @@ class Forwarder:
 
     def _client(self) -> aiomqtt.Client:
         config = self.config
-        offline = codec.encode_status(self.origin, online=False, version=self.options.version)
+        self._session_us = codec.now_us()
+        offline = self._status(online=False)
         client = aiomqtt.Client(
             config.host,
             config.broker_port,
@@ -721,6 +724,15 @@ class Forwarder:
         )
         return reading_disconnects(client)
 
+    def _status(self, *, online: bool) -> bytes:
+        return codec.encode_status(
+            self.origin,
+            online=online,
+            version=self.options.version,
+            machines=self.machines if online else (),
+            session_us=self._session_us,
+        )
+
     async def _session(self) -> None:
         await self._connected_session(self._client())
 
@@ -731,9 +743,7 @@ class Forwarder:
             if self._last_error is not None:
                 log.info("cloud sync: connected to %s:%d", self.config.host, self.config.broker_port)
             self._last_error = None
-            birth = codec.encode_status(
-                self.origin, online=True, version=self.options.version, machines=self.machines
-            )
+            birth = self._status(online=True)
             await client.publish(self.origin.topic("status"), birth, qos=1, retain=True)
             reader: asyncio.Task[None] | None = None
             if self._confirm is not None:
@@ -746,7 +756,7 @@ class Forwarder:
             except asyncio.CancelledError:
                 if self._stopping:
                     # A clean stop: the will is not sent, so say offline ourselves.
-                    offline = codec.encode_status(self.origin, online=False, version=self.options.version)
+                    offline = self._status(online=False)
                     with contextlib.suppress(aiomqtt.MqttError, asyncio.CancelledError):
                         await asyncio.wait_for(
                             client.publish(self.origin.topic("status"), offline, qos=1, retain=True), 2.0

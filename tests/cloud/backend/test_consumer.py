@@ -351,6 +351,37 @@ async def test_the_consumer_confirms_to_each_edge_what_it_stored_or_refused_for_
     assert _count(plant.engine, db.samples) == 100
 
 
+async def test_a_consumer_started_after_the_edges_birth_learns_it_from_the_retained_status(
+    plant: Plant,
+) -> None:
+    acme = "linesight/v1/acme/plant1/edge1"
+    globex = "linesight/v1/globex/plant9/edge9"
+    async with _client(plant, plant.acme.username, plant.acme.password, "edge1") as edge:
+        birth = codec.encode_status(origin(), online=True, version="9.9", session_us=T0_US)
+        await edge.publish(f"{acme}/status", birth, qos=1, retain=True)
+    async with _client(plant, plant.globex.username, plant.globex.password, "edge9") as edge:
+        gone = codec.encode_status(
+            origin(tenant="globex", site="plant9", edge="edge9"), online=False, session_us=T0_US
+        )
+        await edge.publish(f"{globex}/status", gone, qos=1, retain=True)
+    with plant.engine.begin() as conn:  # what a database that missed both would say
+        conn.execute(db.edges.update().values(online=False, version=None))
+        conn.execute(db.edges.update().where(db.edges.c.id == "edge9").values(online=True))
+
+    def edges() -> dict[str, tuple[bool, str | None]]:
+        with plant.engine.connect() as conn:
+            rows = conn.execute(select(db.edges.c.id, db.edges.c.online, db.edges.c.version)).all()
+        return {row.id: (row.online, row.version) for row in rows}
+
+    first = Consumer(plant.engine, plant.config(client_id="late-a"), metrics=IngestMetrics())
+    second = Consumer(plant.engine, plant.config(client_id="late-b"), metrics=IngestMetrics())
+    async with consuming([first, second]):
+        await wait_until(lambda: edges()["edge1"] == (True, "9.9"), "edge1 online from its retained birth")
+        await wait_until(lambda: edges()["edge9"][0] is False, "edge9 offline from its retained will")
+        await wait_until(lambda: first.handled >= 2 and second.handled >= 2, "both instances read both")
+    assert _dead(plant.engine) == []
+
+
 async def test_a_wrong_password_is_refused_by_the_broker(plant: Plant) -> None:
     with pytest.raises(aiomqtt.MqttError):
         async with _client(plant, plant.acme.username, plant.acme.password + "x", "edge1"):

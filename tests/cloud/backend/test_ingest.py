@@ -228,6 +228,34 @@ def test_status_marks_the_edge_online_and_registers_its_machines(acme: Engine) -
     assert (edge.online, edge.version) == (False, "1.2")
 
 
+def test_a_late_or_repeated_status_does_not_undo_a_newer_one(acme: Engine) -> None:
+    metrics = IngestMetrics()
+    ingestor = Ingestor(acme, metrics=metrics)
+    session = T0_US
+
+    def status(online: bool, session_us: int, sent_at_us: int) -> Status:
+        return Status(origin=origin(), sent_at_us=sent_at_us, batch=0, online=online, session_us=session_us)
+
+    def online() -> bool:
+        with acme.connect() as conn:
+            return bool(conn.execute(select(db.edges.c.online)).scalar_one())
+
+    ingestor.store(status(True, session, session + 10))
+    # The connection's last will was written before its birth (an earlier sent_at), and still ends it.
+    ingestor.store(status(False, session, session))
+    assert not online()
+    ingestor.store(status(True, session, session + 10))  # the birth again (a second instance, a retry)
+    assert not online()
+    ingestor.store(status(True, session + 5_000_000, session + 5_000_010))  # the next connection
+    assert online()
+    ingestor.store(status(False, session, session))  # the previous connection's will, late
+    assert online()
+    # An older edge sends no session: its sent_at_us orders it.
+    ingestor.store(status(False, 0, session + 9_000_000))
+    assert not online()
+    assert metrics.registry.get_sample_value("dedupe_total", {"kind": "status"}) == 2
+
+
 def test_an_unregistered_tenant_is_refused_and_a_dead_letter_is_kept(acme: Engine) -> None:
     metrics = IngestMetrics()
     ingestor = Ingestor(acme, metrics=metrics)

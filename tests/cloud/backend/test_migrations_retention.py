@@ -53,7 +53,7 @@ def test_upgrade_creates_exactly_the_metadata_tables_and_downgrade_removes_them(
             version = conn.execute(text("SELECT version_num FROM alembic_version")).scalar_one()
         assert differences == []  # columns, types, keys and indexes as the metadata says
         assert sorted(plans) == sorted(p.id for p in DEFAULT_PLANS)
-        assert version == "0002_users"
+        assert version == "0003_status_order"
         upgrade(blank_url)  # a second upgrade is a no-op
         downgrade(blank_url)
         assert set(inspect(engine).get_table_names()) == {"alembic_version"}

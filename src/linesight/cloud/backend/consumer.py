@@ -52,7 +52,10 @@ from linesight.cloud.mqtt import reading_disconnects
 
 log = logging.getLogger(__name__)
 
-SUBSCRIPTION = "linesight/v1/+/+/+/+"
+SHARED_KINDS = ("samples", "events")
+# A shared subscription gets no retained message, so a backend started after an edge's birth would not
+# know the edge is online: every instance reads the status topics itself (Ingestor orders them).
+STATUS_SUBSCRIPTION = "linesight/v1/+/+/+/status"
 REGISTRY_REFRESH_SECONDS = 5.0
 MISS_MEMORY_SECONDS = 2.0
 
@@ -77,8 +80,10 @@ class ConsumerConfig:
     confirm: bool = True  # publish confirmations on each edge's ack topic (docs/cloud/backend.md)
 
     @property
-    def topic(self) -> str:
-        return f"$share/{self.group}/{SUBSCRIPTION}"
+    def topics(self) -> list[tuple[str, int]]:
+        """The subscriptions (filter, QoS): the data kinds shared by the group, the status topics not."""
+        shared = [(f"$share/{self.group}/linesight/v1/+/+/+/{kind}", 1) for kind in SHARED_KINDS]
+        return [*shared, (STATUS_SUBSCRIPTION, 1)]
 
     def identifier(self, index: int) -> str:
         prefix = self.client_id or f"linesight-backend-{socket.gethostname()}"
@@ -340,9 +345,9 @@ class Consumer:
         config = self.config
         queue: asyncio.Queue[aiomqtt.Message] = asyncio.Queue()
         async with client:
-            await client.subscribe(config.topic, qos=1)
+            await client.subscribe(config.topics)
             self.subscribed.set()
-            log.info("consumer %d subscribed to %s", self.index, config.topic)
+            log.info("consumer %d subscribed to %s", self.index, ", ".join(t for t, _q in config.topics))
             reader = asyncio.create_task(self._read(client, queue))
             workers = [asyncio.create_task(self._work(client, queue)) for _ in range(max(config.workers, 1))]
             stopper = asyncio.create_task(self._stop.wait())

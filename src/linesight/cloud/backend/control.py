@@ -64,6 +64,7 @@ class Edge(Base):
     last_seen_at: Mapped[datetime | None]
     online: Mapped[bool]
     version: Mapped[str | None]
+    status_order: Mapped[int | None]
 
 
 class User(Base):

@@ -748,15 +748,26 @@ class Ingestor:
     # -- status
 
     def _store_status(self, status: Status, received: datetime) -> StoreResult:
+        """Apply an edge's status unless a newer one was applied already (``Status.order``): every
+        backend instance reads the retained status messages (a shared subscription gets none), and a
+        last will can arrive after the birth of the edge's next connection."""
         tenant, edge = status.origin.tenant, status.origin.edge
         insert = pg.insert if self._pg else sqlite_dialect.insert
         ed = db.edges.c
         with self.engine.begin() as conn:
-            conn.execute(
+            applied = conn.execute(
                 update(db.edges)
                 .where(ed.tenant_id == tenant, ed.id == edge)
-                .values(online=status.online, last_seen_at=received, version=status.version or ed.version)
-            )
+                .where(ed.status_order.is_(None) | (ed.status_order < status.order))
+                .values(
+                    online=status.online,
+                    last_seen_at=received,
+                    version=status.version or ed.version,
+                    status_order=status.order,
+                )
+            ).rowcount
+            if not applied:
+                return StoreResult(kind="status", duplicates=1)  # a repeated or older status
             if status.machines:
                 stmt = insert(db.machines).values(
                     [

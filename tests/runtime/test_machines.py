@@ -85,6 +85,25 @@ async def test_state_timeline_counts_and_oee_follow_the_machine() -> None:
     assert status.oee.availability is not None and 0 < status.oee.availability < 1
 
 
+async def test_a_counter_set_back_a_little_holds_the_count_instead_of_jumping() -> None:
+    factory = ScriptedFactory()
+    engine = Engine(plant_with_oee(), historian=None, factories={"scripted": factory}, backoff=FAST)
+    async with engine:
+        await wait_for(lambda: "m" in factory.drivers)
+        driver = factory.drivers["m"]
+        driver.values.update({"m.state": 1, "m.parts": 80_000, "m.rejects": 0})
+        await wait_for(lambda: engine.machines.status("m").parts == 0)
+        driver.values["m.parts"] = 80_050
+        await wait_for(lambda: engine.machines.status("m").parts == 50)
+        driver.values["m.parts"] = 79_990  # preset, or a controller that came back with an older value
+        await wait_for(lambda: engine.machines._machines["m"].parts.last == 79_990)
+        assert engine.machines.status("m").parts == 50
+        driver.values["m.parts"] = 80_000
+        await wait_for(lambda: engine.machines.status("m").parts == 60)
+        driver.values["m.parts"] = 7  # a reset: seven parts since
+        await wait_for(lambda: engine.machines.status("m").parts == 67)
+
+
 async def test_a_restart_mid_shift_replays_the_shift_from_the_historian(tmp_path: Path) -> None:
     path = tmp_path / "h.duckdb"
     factory = ScriptedFactory()

@@ -61,6 +61,7 @@ SAMPLES = "samples"
 EVENT_STREAMS = ("state", "shift_oee", "alarm", "downtime_code", "reject", "audit", "gap")
 US = 1_000_000
 STOP_DRAIN_S = 2.0
+STOP_OFFLINE_S = 2.0  # how long a clean stop waits to publish the offline status
 
 
 CONFIRMING = "confirm"  # outbox watermark name: 1 once this edge has run with confirmations
@@ -598,7 +599,11 @@ class Forwarder:
         if task is None:
             return
         self._stopping = True
-        task.cancel()
+        # Cancel until it ends: a cancellation can be lost in a library's wait that completes at the
+        # same moment (asyncio.wait_for on Python 3.11), and a stop must never hang the runtime's exit.
+        while not task.done():
+            task.cancel()
+            await asyncio.wait({task}, timeout=STOP_DRAIN_S + STOP_OFFLINE_S + 1.0)
         with contextlib.suppress(asyncio.CancelledError):
             await task
 
@@ -759,7 +764,8 @@ class Forwarder:
                     offline = self._status(online=False)
                     with contextlib.suppress(aiomqtt.MqttError, asyncio.CancelledError):
                         await asyncio.wait_for(
-                            client.publish(self.origin.topic("status"), offline, qos=1, retain=True), 2.0
+                            client.publish(self.origin.topic("status"), offline, qos=1, retain=True),
+                            STOP_OFFLINE_S,
                         )
                 raise
             finally:

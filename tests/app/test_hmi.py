@@ -5,16 +5,18 @@ from __future__ import annotations
 
 import time
 from collections.abc import Sequence
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
 from PySide6.QtCore import QEvent, QPoint, Qt, QTimer
 from PySide6.QtGui import QKeyEvent
 from PySide6.QtTest import QTest
-from PySide6.QtWidgets import QApplication, QDialog, QMessageBox, QPushButton
+from PySide6.QtWidgets import QApplication, QBoxLayout, QDialog, QMessageBox, QPushButton
 from pytestqt.qtbot import QtBot
 
 from linesight.app.session import LoginDialog
+from linesight.app.settings import HmiSettings
 from linesight.domain.machine import MachineState
 from linesight.domain.tags import Sample
 from linesight.domain.users import AuditEntry
@@ -200,6 +202,62 @@ def test_the_language_switch_changes_visible_text(qtbot: QtBot, tmp_path: Path) 
         assert window.banner.content().message == "Nenhum alarme ativo"
         click(qtbot, window.language)
         assert window.nav_overview.text() == "Overview"
+
+
+def test_the_top_bar_gives_the_navigation_its_own_row_where_one_row_would_cut_the_labels(
+    qtbot: QtBot, tmp_path: Path
+) -> None:
+    # The kiosk's font on a window that can be resized (a kiosk window is the screen's size).
+    settings = replace(HmiSettings(language="pt_BR"), font_scale=1.25)
+    with running_hmi(tmp_path, settings=settings) as hmi:
+        window = hmi.window
+        window.languages.switch("pt_BR")
+        nav = window._nav_buttons()
+
+        # As narrow as the window goes (its screens' minimum width: about 1,200 px in Portuguese with the
+        # kiosk's font), narrower than one row needs.
+        window.resize(1024, 768)
+        qtbot.waitUntil(lambda: window.width() < window._one_row_width(), timeout=5000)
+        qtbot.waitUntil(lambda: window.nav_on_one_row is False, timeout=5000)
+        qtbot.wait(50)  # one layout pass
+        for button in nav:
+            if button.isVisible():
+                assert button.width() >= button.sizeHint().width(), button.text()
+                assert button.y() > window.clock.y() + window.clock.height(), button.text()
+        # The test screen is smaller than a full HD panel: what a 1920 px window would do.
+        window._fit_top_bar(1920)
+        assert window.nav_on_one_row is True
+        assert all(window._bar.indexOf(button) >= 0 for button in nav)
+        window._fit_top_bar(1024)
+        assert all(window._nav_row.indexOf(button) >= 0 for button in nav)
+
+
+def test_on_a_narrow_panel_screens_rearrange_and_scroll_rather_than_squeeze(
+    qtbot: QtBot, tmp_path: Path
+) -> None:
+    settings = replace(HmiSettings(language="pt_BR"), font_scale=1.25)
+    with running_hmi(tmp_path, settings=settings) as hmi:
+        window = hmi.window
+        window.languages.switch("pt_BR")
+        window.show_machine("forno-01")
+        machine = window.machine
+        assert window.stack.currentWidget() is machine  # the stack hands out screens, not scroll areas
+        machine.fit_width(1000)  # what a 1024 px panel leaves for a screen
+        assert machine._body.direction() is QBoxLayout.Direction.TopToBottom  # values under the trends
+        assert machine._header.direction() is QBoxLayout.Direction.TopToBottom  # actions under the name
+        qtbot.waitUntil(lambda: machine.minimumSizeHint().width() <= 1000, timeout=5000)
+        machine.fit_width(2400)
+        assert machine._body.direction() is QBoxLayout.Direction.LeftToRight
+        assert machine._header.direction() is QBoxLayout.Direction.LeftToRight
+        alarms = window.alarms
+        alarms.fit_width(1000)
+        assert alarms._kpi_columns < 3
+        qtbot.waitUntil(lambda: alarms.minimumSizeHint().width() <= 1000, timeout=5000)
+        alarms.fit_width(2400)
+        assert alarms._kpi_columns == 3
+        # Wherever a screen is still wider than the window, it scrolls: nothing is drawn over.
+        area = window.stack.area_of(machine)
+        assert area.widgetResizable() and area.widget() is machine
 
 
 class SlowStore:

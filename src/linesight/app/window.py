@@ -9,7 +9,7 @@ from datetime import datetime
 from pathlib import Path
 
 from PySide6.QtCore import QEvent, Qt, QTimer
-from PySide6.QtGui import QCloseEvent
+from PySide6.QtGui import QCloseEvent, QResizeEvent
 from PySide6.QtWidgets import (
     QApplication,
     QFrame,
@@ -17,7 +17,6 @@ from PySide6.QtWidgets import (
     QLabel,
     QMainWindow,
     QPushButton,
-    QStackedWidget,
     QVBoxLayout,
     QWidget,
 )
@@ -30,6 +29,7 @@ from linesight.app.kiosk import KioskKeys, ScreenAwake
 from linesight.app.notice import notice
 from linesight.app.rejects import RejectDialog
 from linesight.app.reporting import Words
+from linesight.app.screen_stack import ScreenStack
 from linesight.app.screens.alarms import AlarmsScreen
 from linesight.app.screens.diagnostics import DiagnosticsScreen
 from linesight.app.screens.downtime import DowntimeScreen
@@ -82,7 +82,7 @@ class MainWindow(QMainWindow):
         self.fleet = FleetScreen(bridge, plant)  # managers' view of every plant (the fleet API)
         self.downtime = DowntimeScreen(bridge, plant, self.act_as)
         self.reports = ReportsScreen(bridge, plant)
-        self.stack = QStackedWidget()
+        self.stack = ScreenStack()
         for screen in (
             self.overview,
             self.machine,
@@ -131,22 +131,29 @@ class MainWindow(QMainWindow):
         self.exit_kiosk.setVisible(settings.kiosk)
         top = QFrame()
         top.setObjectName("TopBar")
-        bar = QHBoxLayout(top)
-        bar.setContentsMargins(12, 4, 12, 4)
+        rows = QVBoxLayout(top)
+        rows.setContentsMargins(12, 4, 12, 4)
+        rows.setSpacing(4)
+        # One row: name, navigation, clock, user and switches. Where that does not fit (a 1024 px
+        # panel, kiosk fonts, Portuguese) the navigation gets a row of its own (_fit_top_bar), rather
+        # than buttons whose labels are cut.
+        self._bar = QHBoxLayout()
+        self._nav_row = QHBoxLayout()
+        rows.addLayout(self._bar)
+        rows.addLayout(self._nav_row)
         # The plant's name over the running shift: side by side they took the room of two nav buttons.
         heading = QVBoxLayout()
         heading.setSpacing(0)
         heading.addWidget(self.title)
         heading.addWidget(self.shift)
-        bar.addLayout(heading)
-        bar.addStretch(1)
-        for button in self._nav_buttons():
-            bar.addWidget(button)
-        bar.addSpacing(16)
-        bar.addWidget(self.clock)
-        bar.addSpacing(8)
+        self._bar.addLayout(heading)
+        self._bar.addStretch(1)
+        self._bar.addSpacing(16)
+        self._bar.addWidget(self.clock)
+        self._bar.addSpacing(8)
         for button in (self.user, self.language, self.theme_button, self.exit_kiosk):
-            bar.addWidget(button)
+            self._bar.addWidget(button)
+        self.nav_on_one_row: bool | None = None  # where the navigation is (None: not placed yet)
 
         # The alarm banner: on every screen, the highest-priority unacknowledged alarm and the counts;
         # a tap opens the alarm list.
@@ -176,6 +183,40 @@ class MainWindow(QMainWindow):
         self.show_overview()
         if settings.kiosk:
             self._enter_kiosk()
+
+    def _one_row_width(self) -> int:
+        """How wide the top bar must be to hold everything on one row at its natural size."""
+        spacing = max(self._bar.spacing(), 0)
+        shown = [
+            widget
+            for widget in (*self._nav_buttons(), self.clock, self.user, self.language, self.theme_button)
+            if not widget.isHidden()
+        ]
+        if not self.exit_kiosk.isHidden():
+            shown.append(self.exit_kiosk)
+        heading = max(self.title.sizeHint().width(), self.shift.sizeHint().width())
+        margins = 12 + 12 + 16 + 8 + 24  # the bar's margins, the spacings, a little room to breathe
+        return heading + sum(w.sizeHint().width() + spacing for w in shown) + margins
+
+    def _fit_top_bar(self, width: int | None = None) -> None:
+        """The navigation on the top row when everything fits there (in ``width``, by default the
+        window's), else on a row of its own."""
+        one_row = self._one_row_width() <= (self.width() if width is None else width)
+        if one_row == self.nav_on_one_row:
+            return
+        self.nav_on_one_row = one_row
+        for button in self._nav_buttons():
+            self._bar.removeWidget(button)
+            self._nav_row.removeWidget(button)
+        for index, button in enumerate(self._nav_buttons()):
+            if one_row:
+                self._bar.insertWidget(2 + index, button)  # after the heading and the stretch
+            else:
+                self._nav_row.addWidget(button)
+
+    def resizeEvent(self, event: QResizeEvent) -> None:
+        super().resizeEvent(event)
+        self._fit_top_bar()
 
     def _nav_button(self, action: Callable[[], None]) -> QPushButton:
         button = QPushButton()
@@ -291,6 +332,7 @@ class MainWindow(QMainWindow):
             self.user.setText(self.tr("Log in"))
         else:
             self.user.setText(f"{actor.name} ({self._role_name(actor)})")
+        self._fit_top_bar()  # the Fleet button and the user's name change what the row needs
 
     def _role_name(self, actor: Actor) -> str:
         names = {

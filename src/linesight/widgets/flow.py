@@ -3,6 +3,10 @@
 The overview puts a plant's lines side by side with it: a small plant fits one screen without
 scrolling, a large one wraps and scrolls. Each widget keeps its size hint; a row is as tall as its
 tallest widget, and every widget in a row is stretched to that height so the frames line up.
+
+Rows of buttons use it too (``whole_items=True``): on a 1024 px panel with the kiosk's font a row of
+actions is wider than the screen, and a QHBoxLayout would squeeze each button below its label; here
+they go on to a second row instead, and the layout is never narrower than its widest button.
 """
 
 from __future__ import annotations
@@ -12,10 +16,21 @@ from PySide6.QtWidgets import QLayout, QLayoutItem, QWidget
 
 
 class FlowLayout(QLayout):
-    def __init__(self, parent: QWidget | None = None, *, spacing: int = 12) -> None:
+    def __init__(
+        self,
+        parent: QWidget | None = None,
+        *,
+        spacing: int = 12,
+        whole_items: bool = False,
+        align_right: bool = False,
+    ) -> None:
+        """``whole_items``: never narrower than the widest item's size hint (labels are not cut);
+        ``align_right``: each row against the right edge (a header's buttons)."""
         super().__init__(parent)
         self._items: list[QLayoutItem] = []
         self._gap = spacing
+        self._whole = whole_items
+        self._right = align_right
 
     # ------------------------------------------------------------------ QLayout
 
@@ -45,12 +60,20 @@ class FlowLayout(QLayout):
         self._arrange(rect, move=True)
 
     def sizeHint(self) -> QSize:
-        return self.minimumSize()
+        if not self._whole:
+            return self.minimumSize()
+        shown = [item for item in self._items if not item.isEmpty()]  # all of them on one row
+        width = sum(item.sizeHint().width() for item in shown) + self._gap * max(len(shown) - 1, 0)
+        height = max((item.sizeHint().height() for item in shown), default=0)
+        margins = self.contentsMargins()
+        return QSize(width + margins.left() + margins.right(), height + margins.top() + margins.bottom())
 
     def minimumSize(self) -> QSize:
         size = QSize()
         for item in self._items:
-            size = size.expandedTo(item.minimumSize())
+            if self._whole and item.isEmpty():
+                continue
+            size = size.expandedTo(item.sizeHint() if self._whole else item.minimumSize())
         margins: QMargins = self.contentsMargins()
         return size + QSize(margins.left() + margins.right(), margins.top() + margins.bottom())
 
@@ -78,6 +101,9 @@ class FlowLayout(QLayout):
         for row in self.rows(inner.width()):
             height = max(item.sizeHint().height() for item in row)
             x = inner.x()
+            if self._right:
+                used = sum(min(item.sizeHint().width(), inner.width()) for item in row)
+                x += max(inner.width() - used - self._gap * (len(row) - 1), 0)
             for item in row:
                 width = min(item.sizeHint().width(), inner.width())
                 if move:

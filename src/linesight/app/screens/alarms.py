@@ -53,6 +53,7 @@ from linesight.runtime.alarms import AlarmSnapshot
 from linesight.runtime.commands import NOBODY, Actor
 from linesight.widgets import alarm_table
 from linesight.widgets.alarm_table import AlarmTableModel, PriorityDelegate, value_text
+from linesight.widgets.flow import FlowLayout
 from linesight.widgets.keypad import OnScreenKeyboard
 from linesight.widgets.palette import LIGHT, Palette
 from linesight.widgets.polish import set_flag
@@ -270,12 +271,15 @@ class AlarmsScreen(QWidget):
             combo.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToContents)
             combo.currentIndexChanged.connect(lambda _index: self._refilter())
         self.search.textChanged.connect(lambda _text: self._refilter())
-        filters = QHBoxLayout()
-        filters.addWidget(self.priority_filter)
-        filters.addWidget(self.machine_filter)
-        filters.addWidget(self.state_filter)
-        filters.addWidget(self.search, 1)
-        filters.addWidget(self.search_keys)
+        filters = FlowLayout(spacing=6, whole_items=True)  # two rows on a narrow panel
+        for control in (
+            self.priority_filter,
+            self.machine_filter,
+            self.state_filter,
+            self.search,
+            self.search_keys,
+        ):
+            filters.addWidget(control)
 
         self.model = AlarmTableModel(self)
         self.table = QTableView()
@@ -315,11 +319,17 @@ class AlarmsScreen(QWidget):
         self.message = QLabel()
         self.message.setProperty("role", "message")
         self.message.setWordWrap(True)
-        actions = QHBoxLayout()
-        for button in (self.acknowledge, self.acknowledge_all, self.comment):
-            actions.addWidget(button)
-        actions.addStretch(1)
-        for button in (self.shelve, self.unshelve, self.out_of_service, self.return_to_service):
+        # Every label whole: where the row is too narrow (a 1024 px panel) the buttons take two rows.
+        actions = FlowLayout(spacing=6, whole_items=True)
+        for button in (
+            self.acknowledge,
+            self.acknowledge_all,
+            self.comment,
+            self.shelve,
+            self.unshelve,
+            self.out_of_service,
+            self.return_to_service,
+        ):
             actions.addWidget(button)
 
         layout = QVBoxLayout(page)
@@ -336,7 +346,7 @@ class AlarmsScreen(QWidget):
         self.journal_presets: list[QPushButton] = []
         presets = QButtonGroup(self)
         presets.setExclusive(True)
-        row = QHBoxLayout()
+        row = FlowLayout(spacing=6, whole_items=True)  # two rows on a narrow panel
         for label, span in JOURNAL_PRESETS:
             button = QPushButton(label)
             button.setCheckable(True)
@@ -359,9 +369,8 @@ class AlarmsScreen(QWidget):
         self.journal_go = QPushButton()
         self.journal_go.setProperty("role", "accept")
         self.journal_go.clicked.connect(self.query_journal)
-        row.addSpacing(12)
         row.addWidget(self.journal_machine)
-        row.addWidget(self.journal_search, 1)
+        row.addWidget(self.journal_search)
         row.addWidget(self.journal_keys)
         row.addWidget(self.journal_go)
 
@@ -389,7 +398,9 @@ class AlarmsScreen(QWidget):
         self.kpi_values: dict[str, QLabel] = {}
         self.kpi_captions: dict[str, QLabel] = {}
         self.kpi_notes: dict[str, QLabel] = {}
-        grid = QGridLayout()
+        self._kpi_grid = grid = QGridLayout()
+        self._kpi_cards: list[QFrame] = []
+        self._kpi_columns = 3
         grid.setSpacing(12)
         names = ("per_10min", "last_10min", "flood_pct", "flood", "stale", "chattering")
         for index, name in enumerate(names):
@@ -407,6 +418,7 @@ class AlarmsScreen(QWidget):
             box.addWidget(note)
             box.addStretch(1)
             self.kpi_captions[name], self.kpi_values[name], self.kpi_notes[name] = caption, value, note
+            self._kpi_cards.append(card)
             grid.addWidget(card, index // 3, index % 3)
         self.top_title = QLabel()
         self.top_title.setProperty("role", "subtitle")
@@ -875,6 +887,27 @@ class AlarmsScreen(QWidget):
         )
 
     # ------------------------------------------------------------------ look and language
+
+    def fit_width(self, width: int) -> None:
+        """Three KPI cards a row where ``width`` (what the window has for the screen) holds them, else
+        two, or one."""
+        spacing = self._kpi_grid.spacing()
+        card = max(c.minimumSizeHint().width() for c in self._kpi_cards)
+        columns = max(1, min(3, (width - 24 + spacing) // (card + spacing)))
+        if columns == self._kpi_columns:
+            return
+        self._kpi_columns = columns
+        for card_widget in self._kpi_cards:
+            self._kpi_grid.removeWidget(card_widget)
+        for index, card_widget in enumerate(self._kpi_cards):
+            self._kpi_grid.addWidget(card_widget, index // columns, index % columns)
+        page = self._kpi_grid.parentWidget()  # hidden behind another view: recompute its size now
+        while page is not None and page is not self:
+            if page.layout() is not None:
+                page.layout().invalidate()  # type: ignore[union-attr]
+            page.updateGeometry()
+            page = page.parentWidget()
+        self.updateGeometry()
 
     def apply_palette(self, palette: Palette) -> None:
         self._colours = palette

@@ -28,6 +28,7 @@ from linesight.domain.tags import DataType
 from linesight.storage import Historian, TrendSeries
 from linesight.storage.resolution import Resolution
 from linesight.widgets import texts
+from linesight.widgets.flow import FlowLayout
 from linesight.widgets.palette import Palette
 from linesight.widgets.trend import SeriesSpec, TrendPlot
 
@@ -78,7 +79,7 @@ class HistoryScreen(QWidget):
         self.tree.itemChanged.connect(self._picked)
 
         self.preset_buttons: list[QPushButton] = []
-        presets = QHBoxLayout()
+        presets = FlowLayout(spacing=6, whole_items=True)  # on to a second row where it must
         for label, span in PRESETS:
             button = QPushButton(label)
             button.setCheckable(True)
@@ -92,11 +93,9 @@ class HistoryScreen(QWidget):
             edit.setDisplayFormat("dd/MM/yyyy HH:mm")
         self.apply = QPushButton()
         self.apply.clicked.connect(self._custom)
-        presets.addSpacing(16)
         presets.addWidget(self.start_edit)
         presets.addWidget(self.end_edit)
         presets.addWidget(self.apply)
-        presets.addStretch(1)
         # Exports sit under the trend, beside the line that says what it shows: the row above keeps
         # room for the presets and the range, whose texts must never be cut.
         self.export_csv = QPushButton()

@@ -13,6 +13,7 @@ from PySide6.QtCore import QEvent, Qt, Signal
 from PySide6.QtGui import QColor, QFont, QIcon, QPixmap
 from PySide6.QtWidgets import (
     QAbstractItemView,
+    QBoxLayout,
     QFrame,
     QGridLayout,
     QHBoxLayout,
@@ -39,6 +40,7 @@ from linesight.domain.tags import DataType, Quality, Sample, TagSpec
 from linesight.runtime.alarms import AlarmSnapshot
 from linesight.runtime.machines import MachineStatus
 from linesight.storage import Historian
+from linesight.widgets.flow import FlowLayout
 from linesight.widgets.gauge import OeeGauge
 from linesight.widgets.keypad import NumericKeypad
 from linesight.widgets.palette import LIGHT, Palette
@@ -104,17 +106,23 @@ class MachineScreen(QWidget):
             lambda: self._machine and self.rejectsRequested.emit(self._machine.id)
         )
         self._uncoded = 0
-        header = QHBoxLayout()
-        header.addWidget(self.back)
-        header.addSpacing(12)
-        header.addWidget(self.title)
-        header.addSpacing(16)
-        header.addWidget(self.state, 0, Qt.AlignmentFlag.AlignVCenter)
-        header.addWidget(self.since, 0, Qt.AlignmentFlag.AlignVCenter)
-        header.addStretch(1)
-        header.addWidget(self.code_stops)
-        header.addWidget(self.enter_rejects)
-        header.addWidget(self.history)
+        self._room: int | None = None  # the width the window has for this screen (fit_width)
+        identity = QHBoxLayout()
+        identity.addWidget(self.back)
+        identity.addSpacing(12)
+        identity.addWidget(self.title)
+        identity.addSpacing(16)
+        identity.addWidget(self.state, 0, Qt.AlignmentFlag.AlignVCenter)
+        identity.addWidget(self.since, 0, Qt.AlignmentFlag.AlignVCenter)
+        identity.addStretch(1)
+        # The actions keep their labels: beside the machine's name where there is room, else on a row
+        # of their own under it (fit_width), and over two rows if even that is too narrow.
+        self._actions = actions = FlowLayout(spacing=6, whole_items=True, align_right=True)
+        for button in (self.code_stops, self.enter_rejects, self.history):
+            actions.addWidget(button)
+        self._header = header = QBoxLayout(QBoxLayout.Direction.LeftToRight)
+        header.addLayout(identity, 1)
+        header.addLayout(actions)
 
         self.gauges = {name: OeeGauge() for name in ("oee", "availability", "performance", "quality")}
         gauges = QHBoxLayout()
@@ -184,10 +192,13 @@ class MachineScreen(QWidget):
         side.addLayout(alarms_head)
         side.addWidget(self.alarms)
 
-        body = QHBoxLayout()
-        left = QVBoxLayout()
+        # Side by side where there is room; on a narrow panel the values and alarms go under the trends
+        # (fit_width), and the screen scrolls down rather than squeeze the gauges and buttons.
+        self._body = body = QBoxLayout(QBoxLayout.Direction.LeftToRight)
+        self._left = left = QVBoxLayout()
         left.addWidget(summary)
         left.addWidget(trends, 1)
+        self._side = side
         body.addLayout(left, 3)
         body.addLayout(side, 2)
         layout = QVBoxLayout(self)
@@ -210,6 +221,7 @@ class MachineScreen(QWidget):
         self._machine = self._plant.machine(machine_id)
         self._specs = self._machine.tag_specs()
         self.title.setText(self._machine.title)
+        self._refit()
         numeric = [spec for spec in self._specs if spec.data_type not in (DataType.STRING, DataType.BOOL)]
         self._trended = [spec.key for spec in default_trends(self._machine, numeric)]
         self.picker.blockSignals(True)
@@ -457,6 +469,35 @@ class MachineScreen(QWidget):
             self._retranslate()
         super().changeEvent(event)
 
+    def _refit(self) -> None:
+        if self._room is not None:  # after a change of texts: the header may need another row now
+            self.fit_width(self._room)
+
+    def fit_width(self, width: int) -> None:
+        """Values and alarms beside the trends when ``width`` (what the window has for the screen)
+        holds both, else under them; the actions beside the machine's name, else under it."""
+        self._room = width
+        spacing = max(self._body.spacing(), 0)
+        outer = self.layout()
+        assert outer is not None
+        margins = outer.contentsMargins()
+        beside = (
+            self._left.minimumSize().width()
+            + spacing
+            + self._side.minimumSize().width()
+            + margins.left()
+            + margins.right()
+        )
+        # From the widgets' own hints: the layout's cached one lags behind a text that just changed.
+        named = (self.back, self.title, self.state, self.since)
+        identity = sum(w.sizeHint().width() for w in named) + 12 + 16 + spacing * len(named)
+        one_row = identity + spacing + self._actions.sizeHint().width()
+        room = width - margins.left() - margins.right()
+        for box, wide in ((self._body, beside <= width), (self._header, one_row <= room)):
+            direction = QBoxLayout.Direction.LeftToRight if wide else QBoxLayout.Direction.TopToBottom
+            if box.direction() != direction:
+                box.setDirection(direction)
+
     def _retranslate(self) -> None:
         self._shown = {}  # "no data", "on", numbers: all in the new language on the next update
         self.back.setText(self.tr("◀ Overview"))
@@ -479,6 +520,7 @@ class MachineScreen(QWidget):
             button = self.values.cellWidget(row, 3)
             if isinstance(button, QPushButton):
                 button.setText(self.tr("Write…"))
+        self._refit()
         if self._machine is not None:
             self.show_statuses([self._bridge.status(self._machine.id)])
 

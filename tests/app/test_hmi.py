@@ -4,7 +4,8 @@ language, and that a hung machine or a slow disk never freezes the window."""
 from __future__ import annotations
 
 import time
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import replace
 from pathlib import Path
 
@@ -17,6 +18,7 @@ from pytestqt.qtbot import QtBot
 
 from linesight.app.session import LoginDialog
 from linesight.app.settings import HmiSettings
+from linesight.app.window import MainWindow
 from linesight.domain.machine import MachineState
 from linesight.domain.tags import Sample
 from linesight.domain.users import AuditEntry
@@ -204,14 +206,20 @@ def test_the_language_switch_changes_visible_text(qtbot: QtBot, tmp_path: Path) 
         assert window.nav_overview.text() == "Overview"
 
 
+@contextmanager
+def portuguese_kiosk_font(tmp_path: Path) -> Iterator[MainWindow]:
+    """The widest labels there are (Portuguese, the kiosk's font) on a window that can be resized (a
+    kiosk window is the screen's size)."""
+    settings = replace(HmiSettings(language="pt_BR"), font_scale=1.25)
+    with running_hmi(tmp_path, settings=settings) as hmi:
+        hmi.window.languages.switch("pt_BR")
+        yield hmi.window
+
+
 def test_the_top_bar_gives_the_navigation_its_own_row_where_one_row_would_cut_the_labels(
     qtbot: QtBot, tmp_path: Path
 ) -> None:
-    # The kiosk's font on a window that can be resized (a kiosk window is the screen's size).
-    settings = replace(HmiSettings(language="pt_BR"), font_scale=1.25)
-    with running_hmi(tmp_path, settings=settings) as hmi:
-        window = hmi.window
-        window.languages.switch("pt_BR")
+    with portuguese_kiosk_font(tmp_path) as window:
         nav = window._nav_buttons()
 
         # As narrow as the window goes (its screens' minimum width: about 1,200 px in Portuguese with the
@@ -235,10 +243,7 @@ def test_the_top_bar_gives_the_navigation_its_own_row_where_one_row_would_cut_th
 def test_on_a_narrow_panel_screens_rearrange_and_scroll_rather_than_squeeze(
     qtbot: QtBot, tmp_path: Path
 ) -> None:
-    settings = replace(HmiSettings(language="pt_BR"), font_scale=1.25)
-    with running_hmi(tmp_path, settings=settings) as hmi:
-        window = hmi.window
-        window.languages.switch("pt_BR")
+    with portuguese_kiosk_font(tmp_path) as window:
         window.show_machine("forno-01")
         machine = window.machine
         assert window.stack.currentWidget() is machine  # the stack hands out screens, not scroll areas

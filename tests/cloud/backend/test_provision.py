@@ -147,6 +147,37 @@ def test_backend_user_and_edges_share_the_broker_files_without_clobbering(tmp_pa
     assert acl.count("user linesight-backend") == 1 and "topic read linesight/v1/#" in acl
 
 
+def test_sync_acl_brings_an_old_acl_file_up_to_date_and_keeps_the_rest(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    dbfile = str(tmp_path / "cloud.db")
+    files = ["--password-file", str(tmp_path / "passwd"), "--acl-file", str(tmp_path / "acl")]
+    assert main(["--db", dbfile, "db", "upgrade"]) == 0
+    for command in (["tenant", "create", "acme"], ["site", "create", "acme", "plant1"]):
+        assert main(["--db", dbfile, *command]) == 0
+    assert main(["--db", dbfile, "edge", "create", "acme", "plant1", "edge1", *files]) == 0
+    assert main(["--db", dbfile, "backend-user", "create", *files]) == 0
+    # What an older version wrote: no rule for the edge to read its confirmations, an old backend rule.
+    acl = tmp_path / "acl"
+    acl.write_text(
+        "# site rules\nuser operator\ntopic read $SYS/#\n\n"
+        "user acme.edge1\ntopic write linesight/v1/acme/plant1/edge1/#\n\n"
+        "user linesight-backend\ntopic read linesight/v1/#\n"
+    )
+    capsys.readouterr()
+    assert main(["--db", dbfile, "broker", "sync-acl", *files]) == 0
+    assert "wrote 2 user blocks" in capsys.readouterr().out
+    text = acl.read_text()
+    assert text.startswith("# site rules\n")
+    assert "user operator\ntopic read $SYS/#" in text  # a block it does not manage stays
+    assert "user acme.edge1\ntopic write linesight/v1/acme/plant1/edge1/#\n" in text
+    assert "topic read linesight/v1/acme/plant1/edge1/ack" in text
+    assert "topic write linesight/v1/+/+/+/ack" in text
+    assert text.count("user acme.edge1") == 1 and text.count("user linesight-backend") == 1
+    assert main(["--db", dbfile, "broker", "sync-acl", "--acl-file", str(acl)]) == 2
+    assert "give both --password-file and --acl-file" in capsys.readouterr().err
+
+
 def test_mosquitto_hash_is_stable_for_a_given_salt() -> None:
     salt = bytes(range(12))
     assert mosquitto_hash("secret", salt=salt) == mosquitto_hash("secret", salt=salt)

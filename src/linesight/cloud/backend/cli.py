@@ -87,6 +87,17 @@ def _cmd_backend_user_create(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_broker_sync_acl(args: argparse.Namespace) -> int:
+    from linesight.cloud.backend.provision import BrokerFiles, ProvisionError, sync_acl
+
+    broker = _broker_files(args)
+    if not isinstance(broker, BrokerFiles):
+        raise ProvisionError("broker sync-acl needs --password-file and --acl-file")
+    written = sync_acl(db.make_engine(args.db), broker, args.backend_user)
+    print(f"wrote {written} user blocks to {broker.acl_file}; reload Mosquitto (SIGHUP) to apply")
+    return 0
+
+
 def _cmd_apikey_create(args: argparse.Namespace) -> int:
     from linesight.cloud.backend.provision import create_api_key
 
@@ -210,6 +221,17 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--username", default="linesight-backend")
     broker_args(p)
     p.set_defaults(func=_cmd_backend_user_create)
+
+    p_broker = sub.add_parser("broker", help="the broker's files").add_subparsers(
+        dest="action", required=True
+    )
+    p = p_broker.add_parser(
+        "sync-acl",
+        help="rewrite every edge's ACL block (and the backend user's) as this version provisions them",
+    )
+    p.add_argument("--backend-user", default="linesight-backend")
+    broker_args(p)
+    p.set_defaults(func=_cmd_broker_sync_acl)
 
     p_user = sub.add_parser("user", help="the tenant's people").add_subparsers(dest="action", required=True)
     p = p_user.add_parser("create")

@@ -96,6 +96,17 @@ class BrokerFiles:
 
     def set_acl(self, username: str, rules: list[str]) -> None:
         """Replace the ``user <username>`` block of the ACL file with ``rules`` (``topic ...`` lines)."""
+        self.set_acls({username: rules})
+
+    def acl_users(self) -> set[str]:
+        """The users with a block in the ACL file."""
+        if not self.acl_file.exists():
+            return set()
+        lines = (line.strip() for line in self.acl_file.read_text("utf-8").splitlines())
+        return {line[5:].strip() for line in lines if line.startswith("user ")}
+
+    def set_acls(self, rules_by_user: dict[str, list[str]]) -> None:
+        """``set_acl`` for several users, in one write of the file."""
         blocks: list[tuple[str | None, list[str]]] = [(None, [])]
         if self.acl_file.exists():
             for line in self.acl_file.read_text("utf-8").splitlines():
@@ -104,8 +115,8 @@ class BrokerFiles:
                     blocks.append((stripped[5:].strip(), []))
                 elif stripped:
                     blocks[-1][1].append(stripped)
-        blocks = [block for block in blocks if block[0] != username]
-        blocks.append((username, list(rules)))
+        blocks = [block for block in blocks if block[0] not in rules_by_user]
+        blocks.extend((username, list(rules)) for username, rules in rules_by_user.items())
         out: list[str] = []
         head = blocks[0][1] if blocks[0][0] is None else []
         out.extend(head)
@@ -129,8 +140,25 @@ def create_backend_user(broker: BrokerFiles, username: str = BACKEND_USER) -> st
     returns its new password."""
     password = secrets.token_urlsafe(24)
     broker.set_password(username, password)
-    broker.set_acl(username, [f"topic read {TOPIC_ROOT}/#", f"topic write {TOPIC_ROOT}/+/+/+/ack"])
+    broker.set_acl(username, backend_acl())
     return password
+
+
+def backend_acl() -> list[str]:
+    return [f"topic read {TOPIC_ROOT}/#", f"topic write {TOPIC_ROOT}/+/+/+/ack"]
+
+
+def sync_acl(engine: Engine, broker: BrokerFiles, backend_user: str = BACKEND_USER) -> int:
+    """Write every registered edge's ACL block (and the backend user's, if the file has one) as this
+    version provisions them; returns how many blocks were written. For ACL files written by an older
+    version (before confirmations, edges could not read their ``ack`` topic) or edited by hand."""
+    with Session(engine) as session:
+        edges = session.scalars(select(Edge).order_by(Edge.tenant_id, Edge.id)).all()
+        rules = {e.mqtt_username: edge_acl(e.tenant_id, e.site_id, e.id) for e in edges}
+    if backend_user in broker.acl_users():
+        rules[backend_user] = backend_acl()
+    broker.set_acls(rules)
+    return len(rules)
 
 
 # ---------------------------------------------------------------- control plane

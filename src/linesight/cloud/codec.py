@@ -171,8 +171,8 @@ class Status:
     online: bool
     version: str = ""
     machines: tuple[MachineInfo, ...] = ()
-    # When the edge set up the connection this status belongs to (µs): the same in that connection's
-    # birth and last will. A message without it (an older edge) counts its sent_at_us.
+    # When the edge set up the connection this status belongs to (µs), later for every connection: the
+    # same in that connection's birth and last will. 0 from an edge of a version before it.
     session_us: int = 0
     kind: Literal["status"] = "status"
 

@@ -62,6 +62,9 @@ EVENT_STREAMS = ("state", "shift_oee", "alarm", "downtime_code", "reject", "audi
 US = 1_000_000
 STOP_DRAIN_S = 2.0
 STOP_OFFLINE_S = 2.0  # how long a clean stop waits to publish the offline status
+# The last connection's session_us (codec.Status), kept beside the watermarks: a clock that went back
+# (a panel PC without an RTC battery) must not make the next birth look older than the last will.
+SESSION = "status_session"
 
 
 CONFIRMING = "confirm"  # outbox watermark name: 1 once this edge has run with confirmations
@@ -543,7 +546,7 @@ class Forwarder:
         self._persisted: dict[str, int] = {}
         self._connected = False
         # The connection the status messages belong to (codec.Status.session_us): set with each client.
-        self._session_us = codec.now_us()
+        self._session_us = 0
         self._running = False
         self._last_error: str | None = None
         self._last_error_at: float | None = None
@@ -561,6 +564,7 @@ class Forwarder:
         """Read the durable watermarks (before the first ``run``, also for the retention guard)."""
         marks = await asyncio.to_thread(self._read_marks)
         self._durable_seq = marks[SAMPLES]
+        self._session_us = marks[SESSION]
         self._persisted = dict(marks)
         self._event_acked = {stream: marks[stream] for stream in EVENT_STREAMS}
         self._durable_confirmed = None
@@ -583,7 +587,7 @@ class Forwarder:
 
     def _read_marks(self) -> dict[str, int]:
         keys = (SAMPLES, *EVENT_STREAMS)
-        names = [*keys, *(_confirmed_key(key) for key in keys), CONFIRMING]
+        names = [*keys, *(_confirmed_key(key) for key in keys), CONFIRMING, SESSION]
         return {name: self.outbox.outbox_watermark(name) for name in names}
 
     def start(self) -> asyncio.Task[None]:
@@ -712,7 +716,6 @@ class Forwarder:
 
     def _client(self) -> aiomqtt.Client:
         config = self.config
-        self._session_us = codec.now_us()
         offline = self._status(online=False)
         client = aiomqtt.Client(
             config.host,
@@ -739,6 +742,11 @@ class Forwarder:
         )
 
     async def _session(self) -> None:
+        # Each connection's session is later than the last one, whatever the clock says (recorded first:
+        # the broker holds this connection's will as soon as it is connected).
+        session = max(codec.now_us(), self._session_us + 1)
+        await asyncio.to_thread(self.outbox.set_outbox_watermarks, {SESSION: session})
+        self._session_us = session
         await self._connected_session(self._client())
 
     async def _connected_session(self, client: aiomqtt.Client) -> None:

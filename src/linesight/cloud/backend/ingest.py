@@ -28,7 +28,7 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
-from sqlalchemy import Connection, Engine, and_, func, select, text, update
+from sqlalchemy import Connection, Engine, and_, func, select, text, true, update
 from sqlalchemy.dialects import postgresql as pg
 from sqlalchemy.dialects import sqlite as sqlite_dialect
 from sqlalchemy.exc import DBAPIError, OperationalError
@@ -754,16 +754,20 @@ class Ingestor:
         tenant, edge = status.origin.tenant, status.origin.edge
         insert = pg.insert if self._pg else sqlite_dialect.insert
         ed = db.edges.c
+        # An edge of a version before session_us wrote its will before its birth (an earlier sent_at_us):
+        # its status messages are applied as they come, as before, and leave no order behind.
+        ordered = status.session_us > 0
+        newer = ed.status_order.is_(None) | (ed.status_order < status.order) if ordered else true()
         with self.engine.begin() as conn:
             applied = conn.execute(
                 update(db.edges)
                 .where(ed.tenant_id == tenant, ed.id == edge)
-                .where(ed.status_order.is_(None) | (ed.status_order < status.order))
+                .where(newer)
                 .values(
                     online=status.online,
                     last_seen_at=received,
                     version=status.version or ed.version,
-                    status_order=status.order,
+                    status_order=status.order if ordered else None,
                 )
             ).rowcount
             if not applied:

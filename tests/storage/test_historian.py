@@ -353,6 +353,8 @@ def test_append_columns_refuses_columns_of_different_lengths_and_bad_times(histo
         historian.append_columns({"tag": ["m.a", "m.a"], "ts": [T0_US, T0_US + S], "value": [1.0]})
     with pytest.raises(HistorianError, match="column 'ts': expected datetime64 or int64"):
         historian.append_columns({"tag": ["m.a"], "ts": ["yesterday"], "value": [1.0]})
+    with pytest.raises(HistorianError, match="column 'quality': 0 good, 1 uncertain or 2 bad, not 258"):
+        historian.append_columns({"tag": ["m.a"], "ts": [T0_US], "value": [1.0], "quality": [258]})
     assert historian.stats().raw_rows == 0
 
 

@@ -14,7 +14,7 @@ import os
 import threading
 import time
 import weakref
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -446,7 +446,7 @@ class Historian(ProductionRecords, AlarmJournalRecords, OutboxRecords):
             self._register_unknown({s[0] for s in samples})
             return self._store(_to_columns(samples, self._tags.by_key, self._next_seq))
 
-    def append_columns(self, columns: Columns) -> tuple[int, int] | None:
+    def append_columns(self, columns: Mapping[str, Any]) -> tuple[int, int] | None:
         """The bulk path (imports, backfills, benchmarks): store columns of equal length in one transaction.
 
         Columns (NumPy arrays or sequences): ``tag`` (``machine.tag``), ``ts`` (datetime64 or int64 µs,
@@ -468,8 +468,12 @@ class Historian(ProductionRecords, AlarmJournalRecords, OutboxRecords):
         try:
             ts = as_timestamps(columns["ts"])
             value = np.ma.asarray(columns["value"], dtype=np.float64)
-            quality = np.asarray(columns.get("quality", np.zeros(rows)), dtype=np.uint8)
-        except (TypeError, ValueError) as err:
+            given = np.asarray(columns.get("quality", np.zeros(rows)))
+            wrong = given[(given < 0) | (given > max(Quality))] if given.size else given
+            if wrong.size:
+                raise ValueError(f"column 'quality': 0 good, 1 uncertain or 2 bad, not {wrong[0]}")
+            quality = given.astype(np.uint8)
+        except (TypeError, ValueError, OverflowError) as err:
             raise HistorianError(f"append_columns: {err}") from err
         text = strings(columns["text"]) if "text" in columns else np.full(rows, None, dtype=object)
         with self._write_lock:

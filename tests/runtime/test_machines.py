@@ -100,8 +100,8 @@ async def test_a_counter_set_back_a_little_holds_the_count_instead_of_jumping() 
         assert engine.machines.status("m").parts == 50
         driver.values["m.parts"] = 80_000
         await wait_for(lambda: engine.machines.status("m").parts == 60)
-        driver.values["m.parts"] = 7  # a reset: seven parts since
-        await wait_for(lambda: engine.machines.status("m").parts == 67)
+        driver.values["m.parts"] = 60_000  # a reset while the link was down: 60,000 parts since
+        await wait_for(lambda: engine.machines.status("m").parts == 60_060)
 
 
 async def test_a_restart_mid_shift_replays_the_shift_from_the_historian(tmp_path: Path) -> None:

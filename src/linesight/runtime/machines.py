@@ -47,10 +47,11 @@ def _utc(ts_us: int) -> datetime:
 class _Counter:
     """A machine counter's progress in the shift; a counter that goes back was reset, not undone.
 
-    Going back to half its value or less is a reset (or a roll-over): production goes on from zero, so
-    the new value counts. Going back a little is a correction (a preset, a replaced controller, a
-    counter that restarted near where the shift's replay left it): the count stays where it was rather
-    than jump by the counter's whole value.
+    Going back by more than a tenth is a reset (or a roll-over, or a reset while the link was down):
+    production goes on from zero, so the new value counts. Going back by a tenth or less is a correction
+    (a preset, a controller that came back with a slightly older value, a counter that restarted near
+    where the shift's replay left it): the count stays where it was rather than jump by the counter's
+    whole value.
     """
 
     def __init__(self) -> None:
@@ -64,8 +65,8 @@ class _Counter:
 
     def add(self, value: float) -> None:
         if self.last is not None and value < self.last:
-            # reset (or rolled over) to a low value: keep counting from there; set back a little: hold
-            self.offset += self.last if value <= self.last / 2 else self.last - value
+            # reset (or rolled over): keep counting from there; set back a little: hold the count
+            self.offset += self.last if value < self.last * 0.9 else self.last - value
         if self.base is None:
             self.base = value
         self.last = value

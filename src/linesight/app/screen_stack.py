@@ -48,8 +48,10 @@ class ScreenStack(QStackedWidget):
         """Tell the screens that arrange themselves by the room they have (``fit_width``) how much there
         is: a screen in a scroll area is never narrower than its minimum, so it cannot see that itself."""
         super().resizeEvent(event)
-        room = event.size().width()
-        for screen in self._areas:
+        for screen, area in self._areas.items():
+            # Less a vertical scroll bar's width (wide in kiosk mode): a screen that only just fits
+            # would otherwise need a horizontal one as soon as it grows taller than the window.
+            room = event.size().width() - area.verticalScrollBar().sizeHint().width()
             fit = getattr(screen, "fit_width", None)
             if callable(fit):
                 fit(room)

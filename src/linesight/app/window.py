@@ -488,3 +488,4 @@ class MainWindow(QMainWindow):
         else:
             until = window.end.astimezone().strftime("%H:%M")
             self.shift.setText(self.tr("Shift %1 until %2").replace("%1", window.name).replace("%2", until))
+        self._fit_top_bar()  # the shift's line is part of what the top row must hold

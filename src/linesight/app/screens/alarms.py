@@ -401,6 +401,7 @@ class AlarmsScreen(QWidget):
         self._kpi_grid = grid = QGridLayout()
         self._kpi_cards: list[QFrame] = []
         self._kpi_columns = 3
+        self._room: int | None = None  # the width the window has for this screen (fit_width)
         grid.setSpacing(12)
         names = ("per_10min", "last_10min", "flood_pct", "flood", "stale", "chattering")
         for index, name in enumerate(names):
@@ -888,9 +889,14 @@ class AlarmsScreen(QWidget):
 
     # ------------------------------------------------------------------ look and language
 
+    def _refit(self) -> None:
+        if getattr(self, "_room", None) is not None:
+            self.fit_width(self._room)  # type: ignore[arg-type]
+
     def fit_width(self, width: int) -> None:
         """Three KPI cards a row where ``width`` (what the window has for the screen) holds them, else
         two, or one."""
+        self._room = width
         spacing = self._kpi_grid.spacing()
         card = max(c.minimumSizeHint().width() for c in self._kpi_cards)
         columns = max(1, min(3, (width - 24 + spacing) // (card + spacing)))
@@ -919,6 +925,8 @@ class AlarmsScreen(QWidget):
         super().changeEvent(event)
 
     def _retranslate(self) -> None:
+        # The KPI cards' widths follow their texts: fit them again once the texts below have changed.
+        QTimer.singleShot(0, self, self._refit)
         self.title.setText(translate("AlarmsScreen", "Alarms"))
         self._retitle_views()
         self.view_journal.setText(translate("AlarmsScreen", "Journal"))

@@ -410,6 +410,7 @@ class MachineScreen(QWidget):
             self.since.setText(self.tr("for %1").replace("%1", duration_text(now - status.since)))
         else:
             self.since.setText("")
+        self._refit()  # "Producing for 59 min" is wider than "Idle for 3 s"
         oee = status.oee
         self.gauges["oee"].set_value(oee.oee if oee else None)
         self.gauges["availability"].set_value(oee.availability if oee else None)

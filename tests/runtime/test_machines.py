@@ -61,9 +61,13 @@ def recording(historian: Historian, factory: ScriptedFactory) -> Engine:
     )
 
 
-async def test_state_timeline_counts_and_oee_follow_the_machine() -> None:
+def unrecorded() -> tuple[Engine, ScriptedFactory]:
     factory = ScriptedFactory()
-    engine = Engine(plant_with_oee(), historian=None, factories={"scripted": factory}, backoff=FAST)
+    return Engine(plant_with_oee(), historian=None, factories={"scripted": factory}, backoff=FAST), factory
+
+
+async def test_state_timeline_counts_and_oee_follow_the_machine() -> None:
+    engine, factory = unrecorded()
     async with engine:
         await wait_for(lambda: "m" in factory.drivers)
         driver = factory.drivers["m"]
@@ -86,8 +90,7 @@ async def test_state_timeline_counts_and_oee_follow_the_machine() -> None:
 
 
 async def test_a_counter_set_back_a_little_holds_the_count_instead_of_jumping() -> None:
-    factory = ScriptedFactory()
-    engine = Engine(plant_with_oee(), historian=None, factories={"scripted": factory}, backoff=FAST)
+    engine, factory = unrecorded()
     async with engine:
         await wait_for(lambda: "m" in factory.drivers)
         driver = factory.drivers["m"]

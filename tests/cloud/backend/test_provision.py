@@ -150,12 +150,7 @@ def test_backend_user_and_edges_share_the_broker_files_without_clobbering(tmp_pa
 def test_sync_acl_brings_an_old_acl_file_up_to_date_and_keeps_the_rest(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    dbfile = str(tmp_path / "cloud.db")
-    files = ["--password-file", str(tmp_path / "passwd"), "--acl-file", str(tmp_path / "acl")]
-    assert main(["--db", dbfile, "db", "upgrade"]) == 0
-    for command in (["tenant", "create", "acme"], ["site", "create", "acme", "plant1"]):
-        assert main(["--db", dbfile, *command]) == 0
-    assert main(["--db", dbfile, "edge", "create", "acme", "plant1", "edge1", *files]) == 0
+    dbfile, files = cli_edge1(tmp_path)
     assert main(["--db", dbfile, "backend-user", "create", *files]) == 0
     # What an older version wrote: no rule for the edge to read its confirmations, an old backend rule.
     acl = tmp_path / "acl"
@@ -185,15 +180,22 @@ def test_mosquitto_hash_is_stable_for_a_given_salt() -> None:
     assert mosquitto_hash("secret", salt=salt).startswith("$7$101$AAECAwQFBgcICQoL$")
 
 
-def test_cli_provisions_and_reports_bad_input_on_stderr(
-    tmp_path: Path, capsys: pytest.CaptureFixture[str]
-) -> None:
+def cli_edge1(tmp_path: Path) -> tuple[str, list[str]]:
+    """Through the CLI: a database with tenant acme (free plan), site plant1 and edge edge1, whose broker
+    entries went to tmp_path/passwd and tmp_path/acl; returns the database and the broker-file options."""
     dbfile = str(tmp_path / "cloud.db")
     files = ["--password-file", str(tmp_path / "passwd"), "--acl-file", str(tmp_path / "acl")]
     assert main(["--db", dbfile, "db", "upgrade"]) == 0
     assert main(["--db", dbfile, "tenant", "create", "acme", "--plan", "free"]) == 0
     assert main(["--db", dbfile, "site", "create", "acme", "plant1"]) == 0
     assert main(["--db", dbfile, "edge", "create", "acme", "plant1", "edge1", *files]) == 0
+    return dbfile, files
+
+
+def test_cli_provisions_and_reports_bad_input_on_stderr(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    dbfile, _files = cli_edge1(tmp_path)
     out = capsys.readouterr().out
     assert "MQTT username: acme.edge1" in out and "cloud:\n" in out and "edge: edge1" in out
     assert main(["--db", dbfile, "apikey", "create", "acme"]) == 0

@@ -187,13 +187,8 @@ class MainWindow(QMainWindow):
     def _one_row_width(self) -> int:
         """How wide the top bar must be to hold everything on one row at its natural size."""
         spacing = max(self._bar.spacing(), 0)
-        shown = [
-            widget
-            for widget in (*self._nav_buttons(), self.clock, self.user, self.language, self.theme_button)
-            if not widget.isHidden()
-        ]
-        if not self.exit_kiosk.isHidden():
-            shown.append(self.exit_kiosk)
+        others = (self.clock, self.user, self.language, self.theme_button, self.exit_kiosk)
+        shown = [widget for widget in (*self._nav_buttons(), *others) if not widget.isHidden()]
         heading = max(self.title.sizeHint().width(), self.shift.sizeHint().width())
         margins = 12 + 12 + 16 + 8 + 24  # the bar's margins, the spacings, a little room to breathe
         return heading + sum(w.sizeHint().width() + spacing for w in shown) + margins

@@ -30,7 +30,7 @@ from linesight.domain.errors import HistorianError
 from linesight.domain.tags import Quality, Sample, TagSpec
 from linesight.domain.users import AuditEntry, Role, User
 from linesight.storage.alarm_journal import ALARM_SCHEMA, AlarmJournalRecords
-from linesight.storage.columns import Columns, as_timestamps, strings
+from linesight.storage.columns import Columns, as_timestamps, optional, strings
 from linesight.storage.outbox import OutboxRecords
 from linesight.storage.production import PRODUCTION_SCHEMA, ProductionRecords
 from linesight.storage.resolution import US_PER_S, Plan, Resolution, plan_query
@@ -883,10 +883,7 @@ def _to_columns(samples: Sequence[Sample], ids: dict[str, int], first_seq: int) 
     values = [s[2] for s in samples]
     no_number = [v is None or v.__class__ is str for v in values]
     if any(no_number):  # a text sample (or one without a value) has a NULL value; a number, a NULL text
-        value: npt.NDArray[Any] = np.ma.masked_array(
-            np.array([0.0 if n else v for v, n in zip(values, no_number, strict=True)], dtype=np.float64),
-            mask=no_number,
-        )
+        value = optional([None if n else v for v, n in zip(values, no_number, strict=True)], np.float64)
         text = strings(v if v.__class__ is str else None for v in values)
     else:
         value = np.array(values, dtype=np.float64)
